@@ -1,0 +1,38 @@
+# Kesu: `make run` sets everything up and serves on http://127.0.0.1:5000 (SQLite, in-process
+# worker, demo data); `make test` sets up and runs the tests (SQLite, plus PostgreSQL when
+# TEST_DATABASE_URL is set).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+STAMP := $(VENV)/.installed
+
+.PHONY: run setup install test bench lint clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+setup: install
+	$(FLASK) db upgrade heads
+	$(FLASK) bpmn deploy --actor setup
+	$(FLASK) ml train --if-missing
+	$(FLASK) demo load
+
+run: setup
+	$(FLASK) serve --host 127.0.0.1 --port 5000
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/sandbox.py
+	$(BIN)/python bench/classify.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

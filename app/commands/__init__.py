@@ -1,0 +1,14 @@
+"""CLI command groups (`flask --app wsgi <group> <command>`)."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_commands(app: Flask) -> None:
+    from app.commands import audit, bpmn, demo, instances, worker
+
+    for group in (bpmn.cli, instances.cli, audit.cli, demo.cli):
+        app.cli.add_command(group)
+    app.cli.add_command(worker.worker_command)
+    app.cli.add_command(worker.scheduler_command)
+    app.cli.add_command(worker.serve_command)

@@ -1,0 +1,88 @@
+"""`flask worker`, `flask scheduler` and `flask serve` (web + in-process worker)."""
+from __future__ import annotations
+
+import signal
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import text
+
+from app.extensions import db
+from app.worker import WorkerLoop, build_chore_scheduler, start_embedded_worker
+
+SCHEDULER_LOCK_KEY = 7_411_2026  # the PostgreSQL advisory lock that elects one scheduler
+
+
+@click.command("worker")
+@click.option("--poll", default=None, type=float, help="Seconds between polls when idle.")
+@with_appcontext
+def worker_command(poll: float | None) -> None:
+    """Run jobs until stopped (SIGTERM/SIGINT finish the current job first)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    loop = WorkerLoop(app, poll_seconds=poll or app.config["WORKER_POLL_SECONDS"], with_scheduler=False)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: loop.stop())
+    click.echo(f"worker {loop.worker_id} running")
+    loop.run()
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Turn due timers into jobs and run chores; only one scheduler is active, others stand by."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with _leadership(app):
+        click.echo("scheduler is active")
+        scheduler = build_chore_scheduler(app, blocking=True)
+        scheduler.start()
+
+
+@contextmanager
+def _leadership(app: object) -> Iterator[None]:
+    """Hold the scheduler lock for as long as this process runs (standby until it is free)."""
+    engine = db.engine
+    if engine.dialect.name == "postgresql":
+        connection = engine.connect()
+        announced = False
+        while not connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": SCHEDULER_LOCK_KEY}).scalar():
+            if not announced:
+                click.echo("another scheduler is active; standing by")
+                announced = True
+            connection.commit()
+            time.sleep(5)
+        connection.commit()
+        try:
+            yield
+        finally:
+            connection.close()
+        return
+    import fcntl
+    lock_path = Path(current_app.instance_path) / "scheduler.lock"
+    with open(lock_path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            click.echo("another scheduler is active; standing by")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@with_appcontext
+def serve_command(host: str, port: int) -> None:
+    """Serve the web app with the worker and scheduler running in this process (embedded default)."""
+    from werkzeug.serving import run_simple
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config["WORKER_MODE"] == "thread":
+        start_embedded_worker(app)
+        click.echo("in-process worker and scheduler started")
+    click.echo(f"Kesu is serving on http://{host}:{port}/")
+    run_simple(host, port, app, threaded=True, use_reloader=False)

@@ -1,0 +1,13 @@
+"""Every model, imported so that the metadata is complete. One module per aggregate."""
+from app.models.event import GENESIS_HASH, ProcessEvent
+from app.models.job import Job, JobStatus
+from app.models.process import DefinitionFile, InstanceStatus, ProcessDefinition, ProcessInstance
+from app.models.task import HumanTask, TaskStatus
+from app.models.timer import MessageWait, Timer, TimerStatus
+from app.models.user import ROLES, User
+
+__all__ = [
+    "GENESIS_HASH", "ProcessEvent", "Job", "JobStatus", "DefinitionFile", "InstanceStatus",
+    "ProcessDefinition", "ProcessInstance", "HumanTask", "TaskStatus", "MessageWait", "Timer",
+    "TimerStatus", "ROLES", "User",
+]

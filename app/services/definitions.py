@@ -1,0 +1,69 @@
+"""Deployed versions of the process and rule files: validate, deploy by content hash, load."""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Mapping
+
+from sqlalchemy import func, select
+
+from app.errors import DefinitionInvalid, NotFound
+from app.extensions import db
+from app.models import DefinitionFile, ProcessDefinition
+from app.runtime import get_runtime
+from app.services import audit
+from workflows.definitions import SpecBundle, content_hash, file_kind, sha256_text
+from workflows.validation import validate_files
+
+
+def read_seed_files(bpmn_dir: str, rules_dir: str) -> dict[str, str]:
+    """Read bpmn/*.bpmn, bpmn/forms/*.json and rules/*.dmn as {repository path: text}."""
+    files: dict[str, str] = {}
+    for folder, prefix in ((Path(bpmn_dir), "bpmn"), (Path(rules_dir), "rules")):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and file_kind(path.name):
+                files[f"{prefix}/{path.relative_to(folder).as_posix()}"] = path.read_text(encoding="utf-8")
+    return files
+
+
+def deploy(files: Mapping[str, str], *, actor: str, now: datetime, approved_by: str | None = None,
+           comment: str | None = None) -> tuple[ProcessDefinition, bool]:
+    """Validate and store a new version unless one with the same content exists.
+
+    Returns (definition, created). Raises DefinitionInvalid listing every problem.
+    """
+    problems = [p for p in validate_files(files, operators=get_runtime().operators) if p.severity == "error"]
+    if problems:
+        raise DefinitionInvalid(f"{len(problems)} problem(s) in the files; nothing was deployed", problems)
+    digest = content_hash(files)
+    existing = db.session.execute(
+        select(ProcessDefinition).where(ProcessDefinition.content_hash == digest)).scalar_one_or_none()
+    if existing is not None:
+        return existing, False
+    bundle = get_runtime().specs.get(digest, lambda: dict(files))
+    version = (db.session.execute(select(func.max(ProcessDefinition.version))).scalar() or 0) + 1
+    definition = ProcessDefinition(version=version, content_hash=digest, process_ids=sorted(bundle.specs),
+                                   deployed_by=actor, approved_by=approved_by, deployed_at=now, comment=comment)
+    definition.files = [DefinitionFile(path=path, kind=file_kind(path) or "other", sha256=sha256_text(text),
+                                       content=text) for path, text in sorted(files.items())]
+    db.session.add(definition)
+    db.session.flush()
+    audit.record_system_event("definition.deployed", {
+        "version": version, "content_hash": digest, "processes": definition.process_ids,
+        "files": {f.path: f.sha256 for f in definition.files}, "approved_by": approved_by},
+        actor=actor, now=now)
+    return definition, True
+
+
+def current_definition_for(process_id: str) -> ProcessDefinition:
+    """Return the newest deployed version that contains ``process_id``."""
+    for definition in db.session.execute(
+            select(ProcessDefinition).order_by(ProcessDefinition.version.desc())).scalars():
+        if process_id in definition.process_ids:
+            return definition
+    raise NotFound(f"no deployed version contains process '{process_id}'; run `flask bpmn deploy`")
+
+
+def bundle_for(definition: ProcessDefinition) -> SpecBundle:
+    """Return the parsed specs of a version from the cache, parsing its stored files on a miss."""
+    return get_runtime().specs.get(definition.content_hash, definition.file_map)

@@ -1,0 +1,25 @@
+"""Service-task operators that ship with Kesu, registered into the engine at app start."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from workflows.services import ServiceCall
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
+
+
+def echo(call: ServiceCall) -> dict[str, Any]:
+    """Return the parameters unchanged (for trying out diagrams and for tests)."""
+    return dict(call.params)
+
+
+def register_builtin_operators(runtime: Runtime) -> None:
+    """Register every operator whose handler lives in app/services."""
+    runtime.operators.register("echo", echo, parameters=("*",),
+                               description="Return the parameters unchanged")
+    try:
+        from app.services.classification import register_operators as register_classification
+    except ImportError:  # the classification package is optional until it is installed
+        return
+    register_classification(runtime.operators)

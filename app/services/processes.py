@@ -1,0 +1,229 @@
+"""Process instances: start, advance, complete tasks, fire timers, deliver messages, retry.
+
+Every command is load -> run -> save inside the caller's transaction. Saving bumps the
+instance's version (``UPDATE ... WHERE version = :v``), so a concurrent writer makes
+the flush fail with ``StaleDataError``; `app.services.uow.run_command` retries it.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable
+
+from sqlalchemy import select, update
+
+from app.errors import (Conflict, FourEyesViolation, NotFound, TaskAlreadyCompleted,
+                        TaskClaimedByOther, ValidationFailed, WorkflowError)
+from app.extensions import db
+from app.models import (HumanTask, InstanceStatus, MessageWait, ProcessDefinition, ProcessInstance,
+                        TaskStatus, Timer, TimerStatus)
+from app.runtime import get_runtime
+from app.services import audit, definitions, jobs
+from workflows.engine import CommandContext, EngineError, Event, Execution, correlation_key
+from workflows.services import ServiceError
+
+_ENGINE_ERRORS = {"not_found": NotFound, "conflict": Conflict, "forbidden": FourEyesViolation}
+
+
+def start_instance(process_id: str, data: dict[str, Any], *, actor: str | None, now: datetime,
+                   business_key: str | None = None,
+                   definition: ProcessDefinition | None = None) -> ProcessInstance:
+    """Start the current deployed version of a process (or the given one) and run it until it waits."""
+    definition = definition or definitions.current_definition_for(process_id)
+    bundle = definitions.bundle_for(definition)
+    if process_id not in bundle.specs:
+        raise NotFound(f"process '{process_id}' is not deployed in version {definition.version}")
+    instance = ProcessInstance(definition=definition, process_id=process_id, business_key=business_key,
+                               status=InstanceStatus.RUNNING.value, started_by=actor,
+                               created_at=now, updated_at=now)
+    db.session.add(instance)
+    db.session.flush()  # the id is part of idempotency keys and the event stream
+    context = CommandContext(now=now, actor=actor, instance_id=instance.id)
+    execution = Execution.start(bundle, process_id, data, context, **get_runtime().execution_options())
+    _save(instance, execution, now)
+    return instance
+
+
+def complete_task(task_id: str, data: dict[str, Any], *, actor: str, now: datetime) -> ProcessInstance:
+    """Complete a user task with form data; only one of several concurrent completions wins."""
+    task = db.session.execute(select(HumanTask).where(HumanTask.task_id == task_id)).scalar_one_or_none()
+    if task is None:
+        raise NotFound(f"task {task_id} does not exist")
+    if task.status != TaskStatus.OPEN.value:
+        who = f" by {task.completed_by}" if task.completed_by else ""
+        raise TaskAlreadyCompleted(f"this task was already {task.status}{who}; reload your task list")
+    return run_on_instance(task.instance_id, lambda ex: ex.complete_task(task_id, data, actor=actor),
+                           actor=actor, now=now)
+
+
+def fire_due_timers(instance_id: int, *, now: datetime) -> list[str]:
+    """Fire the timers of one instance that are due at ``now``; return their names."""
+    fired: list[str] = []
+    run_on_instance(instance_id, lambda ex: fired.extend(ex.fire_timers()), actor=None, now=now)
+    return fired
+
+
+def deliver_message(name: str, correlations: dict[str, Any], payload: dict[str, Any], *,
+                    actor: str | None, now: datetime) -> ProcessInstance:
+    """Deliver a message to the one instance waiting for it with these correlation values."""
+    key = correlation_key({"_": correlations}) if correlations else ""
+    waits = db.session.execute(select(MessageWait).where(
+        MessageWait.message_name == name, MessageWait.correlation_key == key)).scalars().all()
+    instance_ids = sorted({w.instance_id for w in waits})
+    if not instance_ids:
+        raise NotFound(f"no process instance is waiting for message '{name}' with {key or 'no correlation'}")
+    if len(instance_ids) > 1:
+        where = key or "no correlation"
+        raise Conflict(f"{len(instance_ids)} instances wait for message '{name}' with {where}; "
+                       f"give correlation keys that pick one", instances=instance_ids)
+    return run_on_instance(instance_ids[0], lambda ex: ex.deliver_message(name, payload),
+                           actor=actor, now=now)
+
+
+def settle_service_call(instance_id: int, task_id: str, *, result: dict[str, Any] | None = None,
+                        error: ServiceError | None = None, now: datetime) -> ProcessInstance:
+    """Hand an asynchronous service call's result (or failure) back to its waiting task."""
+    return run_on_instance(instance_id, lambda ex: ex.settle_async(task_id, result=result, error=error),
+                           actor=None, now=now)
+
+
+def retry_instance(instance_id: int, *, actor: str, now: datetime) -> ProcessInstance:
+    """Re-run the failed steps of an instance in error."""
+    return run_on_instance(instance_id, lambda ex: ex.retry(), actor=actor, now=now)
+
+
+def get_instance(instance_id: int) -> ProcessInstance:
+    instance = db.session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound(f"process instance {instance_id} does not exist")
+    return instance
+
+
+def load_execution(instance: ProcessInstance, *, now: datetime, actor: str | None = None) -> Execution:
+    """Re-attach an instance's snapshot to its pinned version."""
+    if instance.state is None:
+        raise WorkflowError(f"instance {instance.id} has no stored state (purged after retention)")
+    bundle = definitions.bundle_for(instance.definition)
+    context = CommandContext(now=now, actor=actor, instance_id=instance.id)
+    return Execution.load(bundle, instance.process_id, instance.state, context,
+                          **get_runtime().execution_options())
+
+
+def run_on_instance(instance_id: int, command: Callable[[Execution], Any], *, actor: str | None,
+                    now: datetime) -> ProcessInstance:
+    """Load an instance, apply one engine command, and save it with its events and projections."""
+    instance = get_instance(instance_id)
+    if instance.status in (InstanceStatus.CANCELLED.value, InstanceStatus.SUSPENDED.value):
+        raise Conflict(f"instance {instance_id} is {instance.status}; resume it first")
+    execution = load_execution(instance, now=now, actor=actor)
+    try:
+        command(execution)
+    except EngineError as error:
+        raise _app_error(error) from error
+    _save(instance, execution, now)
+    return instance
+
+
+def _app_error(error: EngineError) -> Exception:
+    if error.kind == "invalid":
+        return ValidationFailed(error.message, fields=error.fields)
+    if error.kind == "conflict" and "no longer open" in error.message:
+        return TaskAlreadyCompleted(error.message)
+    return _ENGINE_ERRORS.get(error.kind, WorkflowError)(error.message)
+
+
+def _save(instance: ProcessInstance, execution: Execution, now: datetime) -> None:
+    status = execution.status
+    if status != instance.status and status in (InstanceStatus.COMPLETED.value, InstanceStatus.ERROR.value):
+        execution.emit(Event(f"instance.{status}", {"message": execution.error_message}
+                             if execution.error_message else {}))
+    instance.state = execution.dump()
+    instance.status = status
+    instance.error_message = execution.error_message if status == InstanceStatus.ERROR.value else None
+    instance.updated_at = now
+    if status == InstanceStatus.COMPLETED.value and instance.completed_at is None:
+        instance.completed_at = now
+    (instance.event_seq, instance.event_head), rows = audit.chain_events(
+        audit.instance_stream(instance.id), instance.id, execution.events,
+        head=(instance.event_seq, instance.event_head), now=now, actor=execution.context.actor)
+    with db.session.no_autoflush:
+        _sync_human_tasks(instance, execution, now)
+        _sync_timers(instance, execution, now)
+        _sync_message_waits(instance, execution)
+    db.session.flush()  # raises StaleDataError if another writer saved this instance first
+    audit.insert_events(rows)
+    for call in execution.async_calls:
+        jobs.enqueue("service", call.operator, {"params": call.params, "task_name": call.task_name},
+                     call.idempotency_key, now=now, instance_id=instance.id, task_id=call.task_id,
+                     max_attempts=call.retries + 1)
+
+
+def _sync_human_tasks(instance: ProcessInstance, execution: Execution, now: datetime) -> None:
+    ready = {view.task_id: view for view in execution.human_tasks()}
+    open_rows = db.session.execute(select(HumanTask).where(
+        HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.OPEN.value)).scalars().all()
+    for row in open_rows:
+        if row.task_id in ready:
+            view = ready.pop(row.task_id)
+            row.priority, row.due_at, row.candidate_group = view.priority, view.due_at, view.candidate_group
+            continue
+        done = execution.task_state(row.task_id) == "completed"
+        row.status = TaskStatus.COMPLETED.value if done else TaskStatus.CANCELLED.value
+        row.completed_at = now
+        row.completed_by = execution.context.actor if done else None
+    for view in ready.values():
+        db.session.add(HumanTask(
+            task_id=view.task_id, instance_id=instance.id, process_id=view.process_id, name=view.name,
+            title=view.title, form_key=view.form_key, candidate_group=view.candidate_group,
+            priority=view.priority, due_at=view.due_at, instructions=view.instructions, created_at=now))
+
+
+def _sync_timers(instance: ProcessInstance, execution: Execution, now: datetime) -> None:
+    waiting = {task_id: (name, due) for task_id, name, due in execution.timers()}
+    rows = db.session.execute(select(Timer).where(Timer.instance_id == instance.id,
+                                                  Timer.status != TimerStatus.CANCELLED.value,
+                                                  Timer.status != TimerStatus.FIRED.value)).scalars().all()
+    for row in rows:
+        if row.task_id in waiting:
+            _name, due = waiting.pop(row.task_id)
+            if due != row.due_at:  # a cycle timer re-armed
+                row.due_at, row.status = due, TimerStatus.WAITING.value
+            continue
+        fired = execution.task_state(row.task_id) == "completed"
+        row.status = TimerStatus.FIRED.value if fired else TimerStatus.CANCELLED.value
+        row.fired_at = now if fired else None
+    for task_id, (name, due) in waiting.items():
+        db.session.add(Timer(instance_id=instance.id, task_id=task_id, task_name=name, due_at=due,
+                             status=TimerStatus.WAITING.value))
+
+
+def _sync_message_waits(instance: ProcessInstance, execution: Execution) -> None:
+    current = {(task_id, name, key) for task_id, name, key in execution.message_waits()}
+    rows = db.session.execute(select(MessageWait).where(MessageWait.instance_id == instance.id)).scalars().all()
+    for row in rows:
+        triple = (row.task_id, row.message_name, row.correlation_key)
+        if triple in current:
+            current.discard(triple)
+        else:
+            db.session.delete(row)
+    for task_id, name, key in current:
+        db.session.add(MessageWait(instance_id=instance.id, task_id=task_id, message_name=name,
+                                   correlation_key=key))
+
+
+def claim_task(task_id: str, *, user: str, now: datetime) -> HumanTask:
+    """Claim an open task for ``user``; exactly one of several concurrent claims wins."""
+    result = db.session.execute(
+        update(HumanTask).where(HumanTask.task_id == task_id, HumanTask.status == TaskStatus.OPEN.value,
+                                HumanTask.assignee.is_(None))
+        .values(assignee=user, claimed_at=now).execution_options(synchronize_session=False))
+    task = db.session.execute(select(HumanTask).where(HumanTask.task_id == task_id)).scalar_one_or_none()
+    if task is None:
+        raise NotFound(f"task {task_id} does not exist")
+    db.session.refresh(task)
+    if result.rowcount == 1:
+        return task
+    if task.status != TaskStatus.OPEN.value:
+        raise TaskAlreadyCompleted(f"this task was already {task.status}")
+    if task.assignee == user:
+        return task
+    raise TaskClaimedByOther(f"already claimed by {task.assignee}")

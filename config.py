@@ -1,0 +1,102 @@
+"""Kesu configuration classes.
+
+The environment is read here and nowhere else: every other module receives a config
+object (``app.config``) and never touches ``os.environ``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("KESU_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+class Config:
+    """Settings shared by every environment; each can be overridden by a KESU_* variable."""
+
+    SECRET_KEY = os.environ.get("KESU_SECRET_KEY", "dev-only-not-secret")
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'kesu.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    INSTANCE_DIR = str(INSTANCE_DIR)
+
+    # Where the seed version of the processes and rules lives (deployed by `flask bpmn deploy`).
+    BPMN_DIR = str(BASE_DIR / "bpmn")
+    RULES_DIR = str(BASE_DIR / "rules")
+    # Upper bound for one uploaded BPMN/DMN/form file.
+    MAX_DIAGRAM_BYTES = int(os.environ.get("KESU_MAX_DIAGRAM_BYTES", 2 * 1024 * 1024))
+
+    # Background work: "thread" runs the worker and scheduler inside the web process (the
+    # embedded default); "off" leaves them to `flask worker` and `flask scheduler`.
+    WORKER_MODE = os.environ.get("KESU_WORKER", "thread")
+    WORKER_POLL_SECONDS = float(os.environ.get("KESU_WORKER_POLL_SECONDS", "0.5"))
+    JOB_LEASE_SECONDS = int(os.environ.get("KESU_JOB_LEASE_SECONDS", "60"))
+    JOB_MAX_ATTEMPTS = int(os.environ.get("KESU_JOB_MAX_ATTEMPTS", "5"))
+    # Modules imported at start that register extra service-task operators.
+    OPERATOR_MODULES = _env_list("KESU_OPERATOR_MODULES")
+
+    # The script sandbox (script tasks run in pre-started restricted worker processes).
+    SCRIPT_TIMEOUT_SECONDS = float(os.environ.get("KESU_SCRIPT_TIMEOUT_SECONDS", "2"))
+    SCRIPT_MEMORY_MB = int(os.environ.get("KESU_SCRIPT_MEMORY_MB", "256"))
+    SCRIPT_WORKERS = int(os.environ.get("KESU_SCRIPT_WORKERS", "2"))
+
+    # Loops deeper than this many tasks in one instance become an incident instead of a
+    # silent stall (SpiffWorkflow 3.2.0 stops seeing tasks beyond depth 1000).
+    MAX_TASKS_PER_INSTANCE = int(os.environ.get("KESU_MAX_TASKS_PER_INSTANCE", "900"))
+    # How many times a command is retried when another writer changed the instance first.
+    CONFLICT_RETRIES = int(os.environ.get("KESU_CONFLICT_RETRIES", "3"))
+
+    LOAD_DEMO_DATA = _env_bool("KESU_DEMO_DATA", False)
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+
+
+class DevelopmentConfig(Config):
+    """The embedded default that `make run` starts: SQLite, in-process worker, demo data."""
+
+    DEBUG = False
+    LOAD_DEMO_DATA = _env_bool("KESU_DEMO_DATA", True)
+
+
+class TestingConfig(Config):
+    """Used by the test suite; tests pass their own database URL."""
+
+    TESTING = True
+    SECRET_KEY = "testing"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    WORKER_MODE = "off"
+    WTF_CSRF_ENABLED = True
+    SCRIPT_WORKERS = 1
+
+
+class ProductionConfig(Config):
+    """PostgreSQL, workers and the scheduler in their own processes."""
+
+    WORKER_MODE = os.environ.get("KESU_WORKER", "off")
+    SESSION_COOKIE_SECURE = True
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    """Return the config class named by KESU_ENV (development by default)."""
+    return CONFIGS[os.environ.get("KESU_ENV", "development")]

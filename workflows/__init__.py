@@ -1,0 +1,1 @@
+"""The SpiffWorkflow adapter: parsing, sandboxed execution, persistence, replay. No Flask here."""

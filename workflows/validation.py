@@ -1,0 +1,182 @@
+"""Check a set of BPMN/DMN/form files and report every problem with its file and element id.
+
+Parsing problems come first (unsafe XML, SpiffWorkflow's own checks); then each executable
+element is checked: operators exist, scripts and expressions pass the sandbox's static
+check, timers parse, forms exist, gateways have a default flow, decision cells compile.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator, Mapping
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
+from SpiffWorkflow.specs.ExclusiveChoice import ExclusiveChoice
+from SpiffWorkflow.specs.MultiChoice import MultiChoice
+
+from workflows.definitions import DefinitionError, Problem, SpecBundle, build_bundle, load_forms
+from workflows.sandbox import ExpressionEvaluator, ScriptRunner
+from workflows.services import OperatorRegistry
+from workflows.specs import KesuDMNEngine, KesuServiceTask
+
+_EVALUATOR = ExpressionEvaluator()
+
+
+def validate_files(files: Mapping[str, str], *, operators: OperatorRegistry | None = None,
+                   groups: set[str] | None = None, max_bytes: int | None = None) -> list[Problem]:
+    """Return every problem found in the files (an empty list means they can be deployed)."""
+    try:
+        bundle = build_bundle(files, **({"max_bytes": max_bytes} if max_bytes else {}))
+    except DefinitionError as error:
+        return error.problems
+    forms, _ = load_forms(files)
+    problems: list[Problem] = []
+    for spec in _specs(bundle):
+        filename = getattr(spec, "file", None) or ""
+        for task_spec in spec.task_specs.values():
+            problems.extend(_check_task(task_spec, filename, operators, forms, groups))
+    return problems
+
+
+def _specs(bundle: SpecBundle) -> Iterator[Any]:
+    seen: set[int] = set()
+    for process_id, spec in bundle.specs.items():
+        for candidate in [spec, *bundle.subprocess_specs[process_id].values()]:
+            if candidate is not None and id(candidate) not in seen:
+                seen.add(id(candidate))
+                yield candidate
+
+
+def _check_task(task_spec: Any, filename: str, operators: OperatorRegistry | None,
+                forms: dict[str, Any], groups: set[str] | None) -> list[Problem]:
+    element = getattr(task_spec, "bpmn_id", None)
+    if element is None:
+        return []
+    found: list[str | None] = []
+    found += [_expression(expr) for expr in _conditions(task_spec)]
+    if isinstance(task_spec, ExclusiveChoice) and getattr(task_spec, "default_task_spec", None) is None:
+        found.append("warning: gateway has no default flow; if no condition holds the instance stops "
+                     "with an error")
+    for script in (getattr(task_spec, "script", None), getattr(task_spec, "prescript", None),
+                   getattr(task_spec, "postscript", None)):
+        if script:
+            found.append(_script(script))
+    definition = getattr(task_spec, "event_definition", None)
+    for timer in getattr(definition, "event_definitions", [definition]):
+        if isinstance(timer, TimerEventDefinition):
+            found.append(_timer(timer.expression))
+    if isinstance(task_spec, KesuServiceTask):
+        found.extend(_service(task_spec, operators))
+    if isinstance(task_spec, BusinessRuleTaskMixin):
+        found.extend(_decision(task_spec))
+    found.extend(_user_task(task_spec, forms, groups))
+    return [_problem(filename, element, message) for message in found if message]
+
+
+def _problem(filename: str, element: str, message: str) -> Problem:
+    if message.startswith("warning: "):
+        return Problem(filename, message.removeprefix("warning: "), element_id=element, severity="warning")
+    return Problem(filename, message, element_id=element)
+
+
+def _conditions(task_spec: Any) -> list[str]:
+    if not isinstance(task_spec, MultiChoice):
+        return []
+    return [cond.args[0] for cond, _name in task_spec.cond_task_specs
+            if cond is not None and getattr(cond, "args", None)]
+
+
+def _expression(expression: str, what: str = "condition") -> str | None:
+    problem = _EVALUATOR.check(expression)
+    return f"{what} `{expression}` refused: {problem}" if problem else None
+
+
+def _script(script: str) -> str | None:
+    problem = _script_checker().check(script)
+    return f"script refused: {problem}" if problem else None
+
+
+_CHECKER: ScriptRunner | None = None
+
+
+def _script_checker() -> ScriptRunner:
+    global _CHECKER
+    if _CHECKER is None:
+        _CHECKER = ScriptRunner(workers=1)  # only its static check is used; no process starts
+    return _CHECKER
+
+
+def _timer(expression: str) -> str | None:
+    problem = _EVALUATOR.check(expression)
+    if problem:
+        return f"timer expression `{expression}` refused: {problem}"
+    try:
+        value = _EVALUATOR.evaluate(expression, {})
+    except Exception:
+        return None  # names a variable: can only be checked when it runs
+    try:
+        text = str(value)
+        if text.upper().startswith("R"):
+            TimerEventDefinition.parse_iso_recurring_interval(text)
+        else:
+            TimerEventDefinition.parse_time_or_duration(text)
+    except Exception:
+        return (f"timer expression `{expression}` is not an ISO 8601 duration, date or cycle "
+                f"(write e.g. \"PT2H\", \"P3D\", \"R3/PT10M\" — with the quotes)")
+    return None
+
+
+def _service(task_spec: KesuServiceTask, operators: OperatorRegistry | None) -> list[str | None]:
+    found: list[str | None] = []
+    if operators is not None and task_spec.operation_name not in operators:
+        known = ", ".join(op.name for op in operators) or "none"
+        found.append(f"unknown service operator '{task_spec.operation_name}' (registered: {known})")
+    for name, param in task_spec.operation_params.items():
+        found.append(_expression(param["value"], f"parameter '{name}'"))
+    return found
+
+
+def _decision(task_spec: Any) -> list[str | None]:
+    engine = task_spec.dmnEngine
+    table = engine.decision_table
+    found: list[str | None] = []
+    policy = (table.hit_policy or "UNIQUE").upper()
+    if isinstance(engine, KesuDMNEngine) and policy not in KesuDMNEngine.SUPPORTED:
+        found.append(f"decision table '{table.id}': hit policy {policy} is not supported; use FIRST "
+                     f"with rows in priority order, or UNIQUE")
+    for column in table.inputs:
+        if column.expression:
+            found.append(_expression(column.expression, f"decision '{table.id}' input"))
+    for rule in table.rules:
+        for entry in rule.outputEntries:
+            if entry.text:
+                found.append(_expression(entry.text, f"decision '{table.id}' row {rule.row_number} output"))
+        for entry in rule.inputEntries:
+            for cell in entry.lhs:
+                if cell and cell.strip() != "-":
+                    found.append(_cell(cell, table.id, rule.row_number))
+    return found
+
+
+def _cell(cell: str, table_id: str, row: int) -> str | None:
+    candidate = cell.replace("?", "x")
+    if _EVALUATOR.check(candidate) is None or _EVALUATOR.check(f"x {candidate}") is None:
+        return None
+    return f"decision '{table_id}' row {row} cell `{cell}` refused: {_EVALUATOR.check(candidate)}"
+
+
+def _user_task(task_spec: Any, forms: dict[str, Any], groups: set[str] | None) -> list[str | None]:
+    if not getattr(task_spec, "manual", False):
+        return []
+    props = (getattr(task_spec, "extensions", None) or {}).get("properties", {}) or {}
+    found: list[str | None] = []
+    key = props.get("formKey") or props.get("formJsonSchemaFilename")
+    if key:
+        stem = key.rsplit("/", 1)[-1].removesuffix(".json").removesuffix("-schema")
+        if stem not in forms:
+            found.append(f"form '{key}' is not among the files (add bpmn/forms/{stem}.json)")
+    if props.get("candidateGroupsExpression"):
+        found.append(_expression(props["candidateGroupsExpression"], "candidate group expression"))
+    group = props.get("candidateGroups")
+    if group and groups is not None and group not in groups:
+        found.append(f"unknown group '{group}' (known: {', '.join(sorted(groups))})")
+    return found
