@@ -127,7 +127,7 @@ def _app_error(error: EngineError) -> Exception:
     if error.kind == "invalid":
         return ValidationFailed(error.message, fields=error.fields)
     if error.kind == "conflict" and "no longer open" in error.message:
-        return TaskAlreadyCompleted(error.message)
+        return TaskAlreadyCompleted("this task was already completed by someone else; reload your task list")
     return _ENGINE_ERRORS.get(error.kind, WorkflowError)(error.message)
 
 
