@@ -1,0 +1,108 @@
+"""Engine overhead: the same complaint process run bare by SpiffWorkflow and through Kesu.
+
+Bare: parsed once, run in memory with SpiffWorkflow's default script engine.
+Kesu: started and its user task completed through the app's services, each a committed
+unit of work with the snapshot, events, projections and the sandbox, on SQLite (or the
+database in DATABASE_URL). Both run in this process; the last line is JSON.
+
+    .venv/bin/python bench/engine.py [N]
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment  # noqa: E402
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # noqa: E402
+from SpiffWorkflow.util.task import TaskState  # noqa: E402
+
+MODELS = ROOT / "bench" / "models"
+START = {"text": "收到的苹果全是烂的", "emotion": "angry", "amount": 36.5}
+FORM = {"outcome": "reply", "reply": "已为您退款"}
+
+
+class BareEnvironment(TaskDataEnvironment):
+    def call_service(self, context, operation_name=None, operation_params=None, **kwargs):  # noqa: ANN001
+        return json.dumps({"category": "product.quality", "confidence": 0.9})
+
+
+def run_bare(n: int) -> float:
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_files([str(MODELS / "complaint_bench.bpmn")])
+    parser.add_dmn_files([str(MODELS / "priority.dmn")])
+    spec, subs = parser.get_spec("complaint_bench"), parser.get_subprocess_specs("complaint_bench")
+    engine = PythonScriptEngine(environment=BareEnvironment())
+    started = time.perf_counter()
+    for _ in range(n):
+        wf = BpmnWorkflow(spec, subs, script_engine=engine)
+        wf.get_next_task(state=TaskState.READY).data.update(START)
+        wf.do_engine_steps()
+        task = wf.get_tasks(state=TaskState.READY, manual=True)[0]
+        task.data.update(FORM)
+        task.run()
+        wf.do_engine_steps()
+        assert wf.is_completed()
+    return n / (time.perf_counter() - started)
+
+
+def run_kesu(n: int) -> tuple[float, str]:
+    from app import create_app
+    from app.clock import FrozenClock
+    from app.extensions import db
+    from app.services import definitions, processes
+    from app.services.uow import run_command
+    from config import DevelopmentConfig
+    from flask_migrate import upgrade
+    from sqlalchemy import select
+    from app.models import HumanTask
+
+    tmp = tempfile.mkdtemp(prefix="kesu-bench-")
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
+    app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI=url, INSTANCE_DIR=tmp, CLOCK=FrozenClock(),
+                     WORKER_MODE="off")
+    app.extensions["kesu.runtime"].operators.register(
+        "bench_classify", lambda call: {"category": "product.quality", "confidence": 0.9})
+    with app.app_context():
+        upgrade(revision="heads")
+        clock = app.extensions["kesu.runtime"].clock
+        files = {"bpmn/complaint_bench.bpmn": (MODELS / "complaint_bench.bpmn").read_text(),
+                 "rules/priority.dmn": (MODELS / "priority.dmn").read_text()}
+        run_command(lambda: definitions.deploy(files, actor="bench", now=clock.now()))
+        timings = []
+        started = time.perf_counter()
+        for _ in range(n):
+            t0 = time.perf_counter()
+            instance = run_command(lambda: processes.start_instance("complaint_bench", dict(START), actor="bench",
+                                                                    now=clock.now()))
+            task_id = db.session.execute(select(HumanTask.task_id).where(
+                HumanTask.instance_id == instance.id)).scalar_one()
+            done = run_command(lambda: processes.complete_task(task_id, dict(FORM), actor="agent", now=clock.now()))
+            assert done.status == "completed"
+            db.session.remove()
+            timings.append(time.perf_counter() - t0)
+        rate = n / (time.perf_counter() - started)
+    return rate, f"{statistics.median(timings) * 1000:.2f} ms median per instance on {url.split(':')[0]}"
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 500
+    run_bare(50)
+    bare = run_bare(n)
+    kesu, detail = run_kesu(n)
+    print(f"bare SpiffWorkflow: {bare:,.0f} instances/s; Kesu (persisted, events, sandbox): {kesu:,.0f} "
+          f"instances/s; {detail}")
+    print(json.dumps({"bare_per_s": round(bare, 1), "kesu_per_s": round(kesu, 1), "ratio": round(bare / kesu, 2),
+                      "n": n}))
+
+
+if __name__ == "__main__":
+    main()
