@@ -75,13 +75,18 @@ def test_validate_accepts_good_files(app, cli_runner) -> None:
     assert "ok: 3 file(s) valid" in result.output
 
 
-def test_deploy_start_show_and_verify(app, cli_runner, clock) -> None:
+def test_deploy_start_show_and_verify(app, cli_runner, clock, tmp_path) -> None:
     from app.services import processes
     register_test_operators(app)
-    app.config["BPMN_DIR"], app.config["RULES_DIR"] = str(DATA / "engine"), str(DATA / "engine")
+    (tmp_path / "bpmn" / "forms").mkdir(parents=True)
+    (tmp_path / "rules").mkdir()
+    for name, folder in (("complaint_engine.bpmn", "bpmn"), ("handle.json", "bpmn/forms"), ("priority.dmn", "rules")):
+        (tmp_path / folder / name).write_text((DATA / "engine" / name).read_text())
+    app.config["BPMN_DIR"], app.config["RULES_DIR"] = str(tmp_path / "bpmn"), str(tmp_path / "rules")
     try:
         first = cli_runner.invoke(args=["bpmn", "deploy"])
-        assert first.exit_code == 0 and first.output.startswith("deployed version 1")
+        assert first.exit_code == 0, first.output
+        assert first.output.startswith("deployed version 1")
         again = cli_runner.invoke(args=["bpmn", "deploy"])
         assert again.output.startswith("unchanged, already deployed as version 1")
     finally:
