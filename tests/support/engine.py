@@ -38,6 +38,16 @@ def xml_process(body: str, process_id: str = "p") -> str:
 </bpmn:definitions>"""
 
 
+def rule_process(decision_id: str = "size") -> str:
+    """A process that runs one business rule task calling ``decision_id``."""
+    return xml_process(f"""<bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+      <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="decide" />
+      <bpmn:businessRuleTask id="decide"><bpmn:extensionElements><spiffworkflow:calledDecisionId>{decision_id}</spiffworkflow:calledDecisionId>
+        </bpmn:extensionElements><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:businessRuleTask>
+      <bpmn:sequenceFlow id="f2" sourceRef="decide" targetRef="e" />
+      <bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>""")
+
+
 class EngineHarness:
     """Start and drive executions with one operator registry, one sandbox and a movable clock."""
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.support.engine import EngineHarness, bundle_of, event_types, xml_process
+from tests.support.engine import EngineHarness, bundle_of, event_types, rule_process, xml_process
 from workflows.definitions import build_bundle
 from workflows.engine import EngineError
 from workflows.services import ServiceError
@@ -210,15 +210,6 @@ def _decision(policy: str) -> str:
     <output id="out1" name="size" typeRef="string" />{rows}</decisionTable></decision></definitions>"""
 
 
-def _rule_process() -> str:
-    return xml_process("""<bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-      <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="decide" />
-      <bpmn:businessRuleTask id="decide"><bpmn:extensionElements><spiffworkflow:calledDecisionId>size</spiffworkflow:calledDecisionId>
-        </bpmn:extensionElements><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:businessRuleTask>
-      <bpmn:sequenceFlow id="f2" sourceRef="decide" targetRef="e" />
-      <bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>""")
-
-
 @pytest.mark.parametrize(("policy", "amount", "expected"), [
     ("FIRST", 50, "small"), ("FIRST", 500, "medium"), ("FIRST", 5000, "any"),
     ("COLLECT", 50, ["small", "medium", "any"]), ("RULE ORDER", 500, ["medium", "any"]),
@@ -226,7 +217,7 @@ def _rule_process() -> str:
 def test_decision_hit_policies_mean_what_they_say(engine: EngineHarness, policy: str, amount: int,
                                                   expected: object) -> None:
     """3.2.0 evaluates every row for FIRST and returns the first; FIRST must stop at the first."""
-    bundle = build_bundle({"bpmn/p.bpmn": _rule_process(), "rules/size.dmn": _decision(policy)})
+    bundle = build_bundle({"bpmn/p.bpmn": rule_process(), "rules/size.dmn": _decision(policy)})
     execution = engine.start(bundle, "p", {"amount": amount})
     assert execution.data["size"] == expected
     decision = next(e for e in execution.events if e.type == "decision.evaluated")
@@ -235,12 +226,12 @@ def test_decision_hit_policies_mean_what_they_say(engine: EngineHarness, policy:
 
 def test_first_does_not_evaluate_rows_after_the_match(engine: EngineHarness) -> None:
     broken = _decision("FIRST").replace("<text>-</text>", "<text>&lt; undefined_limit</text>")
-    bundle = build_bundle({"bpmn/p.bpmn": _rule_process(), "rules/size.dmn": broken})
+    bundle = build_bundle({"bpmn/p.bpmn": rule_process(), "rules/size.dmn": broken})
     assert engine.start(bundle, "p", {"amount": 50}).data["size"] == "small"
 
 
 def test_unique_refuses_overlapping_rows(engine: EngineHarness) -> None:
-    bundle = build_bundle({"bpmn/p.bpmn": _rule_process(), "rules/size.dmn": _decision("UNIQUE")})
+    bundle = build_bundle({"bpmn/p.bpmn": rule_process(), "rules/size.dmn": _decision("UNIQUE")})
     execution = engine.start(bundle, "p", {"amount": 50})
     assert execution.status == "error"
     assert "rows 1, 2, 3 all match" in execution.error_message

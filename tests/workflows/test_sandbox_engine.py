@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.engine import EngineHarness, xml_process
+from tests.support.engine import EngineHarness, rule_process, xml_process
 from workflows.definitions import build_bundle
 from workflows.validation import validate_files
 
@@ -57,21 +57,12 @@ def _dmn(cell: str) -> str:
   </decisionTable></decision></definitions>"""
 
 
-def _rule_process() -> str:
-    return xml_process("""<bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-      <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="decide" />
-      <bpmn:businessRuleTask id="decide"><bpmn:extensionElements><spiffworkflow:calledDecisionId>size</spiffworkflow:calledDecisionId>
-        </bpmn:extensionElements><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:businessRuleTask>
-      <bpmn:sequenceFlow id="f2" sourceRef="decide" targetRef="e" />
-      <bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>""")
-
-
 def _files(where: str, attack: str) -> dict[str, str]:
     if where == "script":
         return {"bpmn/p.bpmn": _script_process(f"result = {attack}")}
     if where == "condition":
         return {"bpmn/p.bpmn": _condition_process(attack)}
-    return {"bpmn/p.bpmn": _rule_process(), "rules/size.dmn": _dmn(attack)}
+    return {"bpmn/p.bpmn": rule_process(), "rules/size.dmn": _dmn(attack)}
 
 
 @pytest.fixture(autouse=True)
