@@ -105,6 +105,9 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
         names = {**context, **external_context} if external_context else dict(context)
         result = self.script_runner.run(script, names)
+        for name in external_context or {}:  # data objects are read, not copied into task data
+            if name not in context and result.get(name) == external_context[name]:
+                result.pop(name, None)
         context.clear()
         context.update(result)
         return True
