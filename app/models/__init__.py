@@ -11,3 +11,4 @@ __all__ = [
     "ProcessDefinition", "ProcessInstance", "HumanTask", "TaskStatus", "MessageWait", "Timer",
     "TimerStatus", "ROLES", "User",
 ]
+from app.models.classifier import ClassifierModel, LabelCorrection  # noqa: F401

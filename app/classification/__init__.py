@@ -1,0 +1,1 @@
+"""Complaint classification: category and emotion from complaint text (no Flask here)."""
