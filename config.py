@@ -59,6 +59,10 @@ class Config:
     # How many times a command is retried when another writer changed the instance first.
     CONFLICT_RETRIES = int(os.environ.get("KESU_CONFLICT_RETRIES", "3"))
 
+    # Below this category confidence a complaint goes to a triage task instead of being routed
+    # on a guess (0.5: 84% routed automatically at 82% accuracy in cross-validation; model card).
+    CLASSIFIER_CONFIDENCE_THRESHOLD = float(os.environ.get("KESU_CLASSIFIER_THRESHOLD", "0.5"))
+
     LOAD_DEMO_DATA = _env_bool("KESU_DEMO_DATA", False)
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True

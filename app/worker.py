@@ -139,11 +139,14 @@ class WorkerLoop:
     def run(self) -> None:
         log.info("worker %s started", self.worker_id)
         while not self.stop_event.is_set():
-            if self.with_scheduler:
-                schedule_tick(self.app)
-            busy = True
-            while busy and not self.stop_event.is_set():
-                busy = run_one_job(self.app, self.worker_id)
+            try:
+                if self.with_scheduler:
+                    schedule_tick(self.app)
+                busy = True
+                while busy and not self.stop_event.is_set():
+                    busy = run_one_job(self.app, self.worker_id)
+            except Exception:  # the database was away or locked: log, wait, try again
+                log.exception("worker %s: polling failed; retrying", self.worker_id)
             self.stop_event.wait(self.poll_seconds)
 
     def stop(self) -> None:

@@ -12,7 +12,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import text
 
+from app.classification.errors import ClassificationError
 from app.extensions import db
+from app.services.classification import get_predictor
 from app.worker import WorkerLoop, build_chore_scheduler, start_embedded_worker
 
 SCHEDULER_LOCK_KEY = 7_411_2026  # the PostgreSQL advisory lock that elects one scheduler
@@ -81,6 +83,12 @@ def serve_command(host: str, port: int) -> None:
     from werkzeug.serving import run_simple
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        get_predictor()  # a missing or corrupt model is a clear error now, not a failure mid-request
+    except ClassificationError as error:
+        raise click.ClickException(f"{error} — run `flask --app wsgi ml train`") from error
+    finally:
+        db.session.remove()  # hold no transaction (and no SQLite write lock) while serving
     if app.config["WORKER_MODE"] == "thread":
         start_embedded_worker(app)
         click.echo("in-process worker and scheduler started")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from app.services.classification import register_operators as register_classification
 from workflows.services import ServiceCall
 
 if TYPE_CHECKING:
@@ -18,8 +19,4 @@ def register_builtin_operators(runtime: Runtime) -> None:
     """Register every operator whose handler lives in app/services."""
     runtime.operators.register("echo", echo, parameters=("*",),
                                description="Return the parameters unchanged")
-    try:
-        from app.services.classification import register_operators as register_classification
-    except ImportError:  # the classification package is optional until it is installed
-        return
     register_classification(runtime.operators)

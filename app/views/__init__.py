@@ -3,6 +3,15 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.extensions import db, login_manager
+from app.models import User
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """Return the signed-in staff member for Flask-Login."""
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
 
 def register_blueprints(app: Flask) -> None:
     from app.views.main import bp as main_bp
