@@ -14,6 +14,9 @@ def load_user(user_id: str) -> User | None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.views.auth import bp as auth_bp
     from app.views.main import bp as main_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    login_manager.login_view = "auth.login"

@@ -1,0 +1,28 @@
+"""Who may see what: the one decorator views use to require a signed-in staff role."""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable, TypeVar
+
+from flask_login import current_user
+
+from app.errors import PermissionDenied
+from app.extensions import login_manager
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def role_required(*roles: str) -> Callable[[F], F]:
+    """Let a view run only for a signed-in user holding one of ``roles`` (admins always may)."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not any(current_user.has_role(role) for role in roles):
+                raise PermissionDenied(f"this page is for {' or '.join(roles)} staff; "
+                                       f"ask an administrator for access")
+            return view(*args, **kwargs)
+        return guarded  # type: ignore[return-value]
+    return decorator
