@@ -12,3 +12,4 @@ __all__ = [
     "TimerStatus", "ROLES", "User",
 ]
 from app.models.classifier import ClassifierModel, LabelCorrection  # noqa: F401
+from app.models.api_token import ApiToken  # noqa: F401
