@@ -4,6 +4,7 @@ Services raise these; views never build error responses by hand. Every message i
 written for the person who will read it and says what to do next.
 
     KesuError
+    ├── NotAuthenticated         401  no valid credentials (API: a bearer token) came with the request
     ├── NotFound                 404  the object does not exist, or is not yours to see
     ├── PermissionDenied         403  you are signed in but may not do this
     ├── ValidationFailed         422  the input is wrong; `.fields` says which field and why
@@ -39,6 +40,11 @@ class KesuError(Exception):
                    "detail": self.message}
         problem.update({k: v for k, v in self.details.items() if v is not None})
         return problem
+
+
+class NotAuthenticated(KesuError):
+    status = 401
+    title = "Not authenticated"
 
 
 class NotFound(KesuError):
@@ -87,7 +93,8 @@ class DefinitionInvalid(KesuError):
     title = "Definition invalid"
 
     def __init__(self, message: str, problems: list[Any]) -> None:
-        super().__init__(message, problems=[str(p) for p in problems])
+        super().__init__(message, problems=[p.to_dict() if hasattr(p, "to_dict") else {"message": str(p)}
+                                            for p in problems])
         self.problems = problems
 
 
