@@ -230,6 +230,9 @@ class Execution:
 
         def run() -> None:
             task.data.update(copy.deepcopy(data))
+            actor_variable = self._properties(task).get("actorVariable")
+            if actor_variable:  # who completed it, from the session, never from the form
+                task.data[actor_variable] = actor
             task.run()
             self._advance()
         self._run(run)
