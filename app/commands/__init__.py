@@ -5,9 +5,9 @@ from flask import Flask
 
 
 def register_commands(app: Flask) -> None:
-    from app.commands import audit, bpmn, demo, instances, ml, worker
+    from app.commands import audit, bpmn, demo, instances, ml, users, worker
 
-    for group in (bpmn.cli, instances.cli, audit.cli, demo.cli, ml.cli):
+    for group in (bpmn.cli, instances.cli, audit.cli, demo.cli, ml.cli, users.cli):
         app.cli.add_command(group)
     app.cli.add_command(worker.worker_command)
     app.cli.add_command(worker.scheduler_command)
