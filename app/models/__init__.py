@@ -13,3 +13,5 @@ __all__ = [
 ]
 from app.models.classifier import ClassifierModel, LabelCorrection  # noqa: F401
 from app.models.api_token import ApiToken  # noqa: F401
+from app.models.notification import Notification, NotificationStatus  # noqa: F401
+from app.models.knowledge import KnowledgeCase  # noqa: F401

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from app.services.case_operators import register_operators as register_case_operators
 from app.services.classification import register_operators as register_classification
 from workflows.services import ServiceCall
 
@@ -20,3 +21,4 @@ def register_builtin_operators(runtime: Runtime) -> None:
     runtime.operators.register("echo", echo, parameters=("*",),
                                description="Return the parameters unchanged")
     register_classification(runtime.operators)
+    register_case_operators(runtime.operators)
