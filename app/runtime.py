@@ -37,6 +37,7 @@ class Runtime:
     max_tasks: int
     conflict_retries: int
     chores: dict[str, Chore] = field(default_factory=dict)
+    definition_hashes: dict[int, str] = field(default_factory=dict)  # versions are immutable
 
     def execution_options(self) -> dict[str, Any]:
         """Keyword arguments every `Execution` of this app is created with."""

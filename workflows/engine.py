@@ -329,7 +329,9 @@ class Execution:
     def human_tasks(self) -> list[HumanTaskView]:
         """Return the user tasks ready for a person, with what task lists show of them."""
         views = []
-        for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
+        for task in self._all_tasks():
+            if task.state != TaskState.READY or not task.task_spec.manual:
+                continue
             spec = task.task_spec
             props = self._properties(task)
             views.append(HumanTaskView(

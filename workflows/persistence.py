@@ -98,7 +98,10 @@ def to_jsonable(value: Any) -> Any:
 
 def canonical_json(value: Any) -> str:
     """Serialise deterministically (sorted keys, no spaces, UTF-8 kept) for hashing."""
-    return json.dumps(to_jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=to_jsonable)
+    except TypeError:  # keys of mixed types cannot be sorted until they are all strings
+        return json.dumps(to_jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def data_diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

@@ -60,7 +60,7 @@ def chain_events(stream: str, instance_id: int | None, events: Iterable[Event], 
 def insert_events(rows: list[dict[str, Any]]) -> None:
     """Insert chained rows in one statement."""
     if rows:
-        db.session.execute(insert(ProcessEvent), rows)
+        db.session.execute(insert(ProcessEvent.__table__), rows)
 
 
 def append_events(stream: str, instance_id: int | None, events: Iterable[Event], *,

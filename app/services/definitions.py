@@ -67,3 +67,20 @@ def current_definition_for(process_id: str) -> ProcessDefinition:
 def bundle_for(definition: ProcessDefinition) -> SpecBundle:
     """Return the parsed specs of a version from the cache, parsing its stored files on a miss."""
     return get_runtime().specs.get(definition.content_hash, definition.file_map)
+
+
+def bundle_for_id(definition_id: int) -> SpecBundle:
+    """Return the parsed specs of a version by id; versions never change, so the hash is cached."""
+    runtime = get_runtime()
+    digest = runtime.definition_hashes.get(definition_id)
+    if digest is None:
+        definition = db.session.get(ProcessDefinition, definition_id)
+        if definition is None:
+            raise NotFound(f"process definition {definition_id} does not exist")
+        digest = runtime.definition_hashes[definition_id] = definition.content_hash
+        return runtime.specs.get(digest, definition.file_map)
+    return runtime.specs.get(digest, lambda: _files_of(definition_id))
+
+
+def _files_of(definition_id: int) -> dict[str, str]:
+    return db.session.get(ProcessDefinition, definition_id).file_map()

@@ -14,10 +14,9 @@ from sqlalchemy import select, update
 from app.errors import (Conflict, FourEyesViolation, NotFound, TaskAlreadyCompleted,
                         TaskClaimedByOther, ValidationFailed, WorkflowError)
 from app.extensions import db
-from app.models import (HumanTask, InstanceStatus, MessageWait, ProcessDefinition, ProcessInstance,
-                        TaskStatus, Timer, TimerStatus)
+from app.models import HumanTask, InstanceStatus, MessageWait, ProcessDefinition, ProcessInstance, TaskStatus
 from app.runtime import get_runtime
-from app.services import audit, definitions, jobs
+from app.services import audit, definitions, jobs, projections
 from workflows.engine import CommandContext, EngineError, Event, Execution, correlation_key
 from workflows.services import ServiceError
 
@@ -39,7 +38,7 @@ def start_instance(process_id: str, data: dict[str, Any], *, actor: str | None, 
     db.session.flush()  # the id is part of idempotency keys and the event stream
     context = CommandContext(now=now, actor=actor, instance_id=instance.id)
     execution = Execution.start(bundle, process_id, data, context, **get_runtime().execution_options())
-    _save(instance, execution, now)
+    _save(instance, execution, now, before=projections.EMPTY)
     return instance
 
 
@@ -102,7 +101,7 @@ def load_execution(instance: ProcessInstance, *, now: datetime, actor: str | Non
     """Re-attach an instance's snapshot to its pinned version."""
     if instance.state is None:
         raise WorkflowError(f"instance {instance.id} has no stored state (purged after retention)")
-    bundle = definitions.bundle_for(instance.definition)
+    bundle = definitions.bundle_for_id(instance.definition_id)
     context = CommandContext(now=now, actor=actor, instance_id=instance.id)
     return Execution.load(bundle, instance.process_id, instance.state, context,
                           **get_runtime().execution_options())
@@ -115,11 +114,12 @@ def run_on_instance(instance_id: int, command: Callable[[Execution], Any], *, ac
     if instance.status in (InstanceStatus.CANCELLED.value, InstanceStatus.SUSPENDED.value):
         raise Conflict(f"instance {instance_id} is {instance.status}; resume it first")
     execution = load_execution(instance, now=now, actor=actor)
+    before = projections.Projection.of(execution)
     try:
         command(execution)
     except EngineError as error:
         raise _app_error(error) from error
-    _save(instance, execution, now)
+    _save(instance, execution, now, before=before)
     return instance
 
 
@@ -131,7 +131,8 @@ def _app_error(error: EngineError) -> Exception:
     return _ENGINE_ERRORS.get(error.kind, WorkflowError)(error.message)
 
 
-def _save(instance: ProcessInstance, execution: Execution, now: datetime) -> None:
+def _save(instance: ProcessInstance, execution: Execution, now: datetime, *,
+          before: projections.Projection) -> None:
     status = execution.status
     if status != instance.status and status in (InstanceStatus.COMPLETED.value, InstanceStatus.ERROR.value):
         execution.emit(Event(f"instance.{status}", {"message": execution.error_message}
@@ -145,69 +146,13 @@ def _save(instance: ProcessInstance, execution: Execution, now: datetime) -> Non
     (instance.event_seq, instance.event_head), rows = audit.chain_events(
         audit.instance_stream(instance.id), instance.id, execution.events,
         head=(instance.event_seq, instance.event_head), now=now, actor=execution.context.actor)
-    with db.session.no_autoflush:
-        _sync_human_tasks(instance, execution, now)
-        _sync_timers(instance, execution, now)
-        _sync_message_waits(instance, execution)
     db.session.flush()  # raises StaleDataError if another writer saved this instance first
+    projections.apply_changes(instance.id, before, projections.Projection.of(execution), execution, now)
     audit.insert_events(rows)
     for call in execution.async_calls:
         jobs.enqueue("service", call.operator, {"params": call.params, "task_name": call.task_name},
                      call.idempotency_key, now=now, instance_id=instance.id, task_id=call.task_id,
                      max_attempts=call.retries + 1)
-
-
-def _sync_human_tasks(instance: ProcessInstance, execution: Execution, now: datetime) -> None:
-    ready = {view.task_id: view for view in execution.human_tasks()}
-    open_rows = db.session.execute(select(HumanTask).where(
-        HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.OPEN.value)).scalars().all()
-    for row in open_rows:
-        if row.task_id in ready:
-            view = ready.pop(row.task_id)
-            row.priority, row.due_at, row.candidate_group = view.priority, view.due_at, view.candidate_group
-            continue
-        done = execution.task_state(row.task_id) == "completed"
-        row.status = TaskStatus.COMPLETED.value if done else TaskStatus.CANCELLED.value
-        row.completed_at = now
-        row.completed_by = execution.context.actor if done else None
-    for view in ready.values():
-        db.session.add(HumanTask(
-            task_id=view.task_id, instance_id=instance.id, process_id=view.process_id, name=view.name,
-            title=view.title, form_key=view.form_key, candidate_group=view.candidate_group,
-            priority=view.priority, due_at=view.due_at, instructions=view.instructions, created_at=now))
-
-
-def _sync_timers(instance: ProcessInstance, execution: Execution, now: datetime) -> None:
-    waiting = {task_id: (name, due) for task_id, name, due in execution.timers()}
-    rows = db.session.execute(select(Timer).where(Timer.instance_id == instance.id,
-                                                  Timer.status != TimerStatus.CANCELLED.value,
-                                                  Timer.status != TimerStatus.FIRED.value)).scalars().all()
-    for row in rows:
-        if row.task_id in waiting:
-            _name, due = waiting.pop(row.task_id)
-            if due != row.due_at:  # a cycle timer re-armed
-                row.due_at, row.status = due, TimerStatus.WAITING.value
-            continue
-        fired = execution.task_state(row.task_id) == "completed"
-        row.status = TimerStatus.FIRED.value if fired else TimerStatus.CANCELLED.value
-        row.fired_at = now if fired else None
-    for task_id, (name, due) in waiting.items():
-        db.session.add(Timer(instance_id=instance.id, task_id=task_id, task_name=name, due_at=due,
-                             status=TimerStatus.WAITING.value))
-
-
-def _sync_message_waits(instance: ProcessInstance, execution: Execution) -> None:
-    current = {(task_id, name, key) for task_id, name, key in execution.message_waits()}
-    rows = db.session.execute(select(MessageWait).where(MessageWait.instance_id == instance.id)).scalars().all()
-    for row in rows:
-        triple = (row.task_id, row.message_name, row.correlation_key)
-        if triple in current:
-            current.discard(triple)
-        else:
-            db.session.delete(row)
-    for task_id, name, key in current:
-        db.session.add(MessageWait(instance_id=instance.id, task_id=task_id, message_name=name,
-                                   correlation_key=key))
 
 
 def claim_task(task_id: str, *, user: str, now: datetime) -> HumanTask:

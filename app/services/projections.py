@@ -1,0 +1,111 @@
+"""Keep the query tables (human tasks, timers, message waits) in step with an instance.
+
+The projections are derived from the engine state, so a command's changes to them are
+the difference between the state before and after it: no query is needed to find them,
+and only what changed is written (claims and other columns owned by people are never
+overwritten).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, update
+
+from app.extensions import db
+from app.models import HumanTask, MessageWait, TaskStatus, Timer, TimerStatus
+from workflows.engine import Execution, HumanTaskView
+
+
+@dataclass(frozen=True)
+class Projection:
+    """What an instance shows the query tables at one moment."""
+
+    tasks: dict[str, HumanTaskView] = field(default_factory=dict)
+    timers: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    waits: frozenset[tuple[str, str, str]] = frozenset()
+
+    @classmethod
+    def of(cls, execution: Execution) -> Projection:
+        return cls({view.task_id: view for view in execution.human_tasks()},
+                   {task_id: (name, due) for task_id, name, due in execution.timers()},
+                   frozenset(execution.message_waits()))
+
+
+EMPTY = Projection()
+
+
+def apply_changes(instance_id: int, before: Projection, after: Projection, execution: Execution,
+                  now: datetime) -> None:
+    """Write the difference between two projections of one instance."""
+    _tasks(instance_id, before.tasks, after.tasks, execution, now)
+    _timers(instance_id, before.timers, after.timers, execution, now)
+    _waits(instance_id, before.waits, after.waits)
+
+
+def _finished(task_ids: set[str], execution: Execution) -> tuple[list[str], list[str]]:
+    done = [t for t in task_ids if execution.task_state(t) == "completed"]
+    return done, [t for t in task_ids if t not in done]
+
+
+def _tasks(instance_id: int, before: dict[str, HumanTaskView], after: dict[str, HumanTaskView],
+           execution: Execution, now: datetime) -> None:
+    table = HumanTask.__table__
+    new = [after[t] for t in after.keys() - before.keys()]
+    if new:
+        db.session.execute(insert(table), [_task_row(instance_id, view, now) for view in new])
+    completed, cancelled = _finished(set(before) - set(after), execution)
+    open_rows = (table.c.task_id, table.c.status == TaskStatus.OPEN.value)
+    if completed:
+        db.session.execute(update(table).where(open_rows[0].in_(completed), open_rows[1]).values(
+            status=TaskStatus.COMPLETED.value, completed_at=now, completed_by=execution.context.actor))
+    if cancelled:
+        db.session.execute(update(table).where(open_rows[0].in_(cancelled), open_rows[1]).values(
+            status=TaskStatus.CANCELLED.value, completed_at=now))
+    for task_id in after.keys() & before.keys():
+        view = after[task_id]
+        if view != before[task_id]:
+            db.session.execute(update(table).where(table.c.task_id == task_id).values(
+                priority=view.priority, due_at=view.due_at, candidate_group=view.candidate_group))
+
+
+def _task_row(instance_id: int, view: HumanTaskView, now: datetime) -> dict[str, Any]:
+    return {"task_id": view.task_id, "instance_id": instance_id, "process_id": view.process_id,
+            "name": view.name, "title": view.title, "form_key": view.form_key,
+            "candidate_group": view.candidate_group, "assignee": None, "status": TaskStatus.OPEN.value,
+            "priority": view.priority, "due_at": view.due_at, "instructions": view.instructions,
+            "created_at": now, "claimed_at": None, "completed_at": None, "completed_by": None}
+
+
+def _timers(instance_id: int, before: dict[str, tuple[str, datetime]],
+            after: dict[str, tuple[str, datetime]], execution: Execution, now: datetime) -> None:
+    table = Timer.__table__
+    new = after.keys() - before.keys()
+    if new:
+        db.session.execute(insert(table), [
+            {"instance_id": instance_id, "task_id": t, "task_name": after[t][0], "due_at": after[t][1],
+             "status": TimerStatus.WAITING.value, "fired_at": None} for t in new])
+    fired, cancelled = _finished(set(before) - set(after), execution)
+    if fired:
+        db.session.execute(update(table).where(table.c.task_id.in_(fired)).values(
+            status=TimerStatus.FIRED.value, fired_at=now))
+    if cancelled:
+        db.session.execute(update(table).where(table.c.task_id.in_(cancelled)).values(
+            status=TimerStatus.CANCELLED.value))
+    for task_id in after.keys() & before.keys():
+        if after[task_id][1] != before[task_id][1]:  # a cycle timer re-armed
+            db.session.execute(update(table).where(table.c.task_id == task_id).values(
+                due_at=after[task_id][1], status=TimerStatus.WAITING.value))
+
+
+def _waits(instance_id: int, before: frozenset[tuple[str, str, str]],
+           after: frozenset[tuple[str, str, str]]) -> None:
+    table = MessageWait.__table__
+    for task_id, name, key in before - after:
+        db.session.execute(delete(table).where(table.c.instance_id == instance_id, table.c.task_id == task_id,
+                                               table.c.message_name == name, table.c.correlation_key == key))
+    if after - before:
+        db.session.execute(insert(table), [
+            {"instance_id": instance_id, "task_id": t, "message_name": n, "correlation_key": k}
+            for t, n, k in after - before])
