@@ -24,9 +24,12 @@ _ENGINE_ERRORS = {"not_found": NotFound, "conflict": Conflict, "forbidden": Four
 
 
 def start_instance(process_id: str, data: dict[str, Any], *, actor: str | None, now: datetime,
-                   business_key: str | None = None,
-                   definition: ProcessDefinition | None = None) -> ProcessInstance:
-    """Start the current deployed version of a process (or the given one) and run it until it waits."""
+                   business_key: str | None = None, definition: ProcessDefinition | None = None,
+                   queued: bool = False) -> ProcessInstance:
+    """Start the current deployed version of a process (or the given one) and run it until it waits.
+
+    With ``queued`` the instance is only created (status running) and a ``start`` job runs it.
+    """
     definition = definition or definitions.current_definition_for(process_id)
     bundle = definitions.bundle_for(definition)
     if process_id not in bundle.specs:
@@ -36,8 +39,21 @@ def start_instance(process_id: str, data: dict[str, Any], *, actor: str | None, 
                                created_at=now, updated_at=now)
     db.session.add(instance)
     db.session.flush()  # the id is part of idempotency keys and the event stream
-    context = CommandContext(now=now, actor=actor, instance_id=instance.id)
-    execution = Execution.start(bundle, process_id, data, context, **get_runtime().execution_options())
+    if queued:
+        jobs.enqueue("start", process_id, {"data": data}, f"start:{instance.id}", now=now, instance_id=instance.id)
+        return instance
+    return run_start(instance, data, now=now)
+
+
+def run_start(instance: ProcessInstance, data: dict[str, Any], *, now: datetime) -> ProcessInstance:
+    """Run a created instance from its start event until it waits (a queued start's job calls this)."""
+    if instance.state is not None:
+        return instance  # already started: the job ran before
+    if instance.status != InstanceStatus.RUNNING.value:
+        raise Conflict(f"instance {instance.id} is {instance.status}; resume it first")
+    context = CommandContext(now=now, actor=instance.started_by, instance_id=instance.id)
+    execution = Execution.start(definitions.bundle_for(instance.definition), instance.process_id, data, context,
+                                **get_runtime().execution_options())
     _save(instance, execution, now, before=projections.EMPTY)
     return instance
 
