@@ -1,0 +1,103 @@
+"""Work user tasks on behalf of a staff member: who may see, claim, unclaim and complete which task.
+
+The engine guarantees exactly-once completion and the four-eyes rule (`processes`); this
+module adds the people side: a task belongs to its candidate group (supervisors may work
+any), and a task claimed by someone is theirs until they or a supervisor unclaim it.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable
+
+from sqlalchemy import ColumnElement, or_, select, true, update
+
+from app.errors import Conflict, NotFound, PermissionDenied, TaskAlreadyCompleted, TaskClaimedByOther
+from app.extensions import db
+from app.models import HumanTask, ProcessInstance, TaskStatus, User
+from app.services import definitions, processes
+
+OVERSEERS = ("supervisor", "auditor")  # may list every task
+
+
+def _worked_by(user: User) -> ColumnElement[bool]:
+    return or_(HumanTask.assignee == user.username, HumanTask.candidate_group.in_(user.groups),
+               HumanTask.candidate_group.is_(None))
+
+
+SCOPES: dict[str, Callable[[User], ColumnElement[bool]]] = {
+    "available": _worked_by,
+    "mine": lambda user: HumanTask.assignee == user.username,
+    "groups": lambda user: HumanTask.candidate_group.in_(user.groups),
+    "all": lambda user: true(),
+}
+
+
+def list_tasks(user: User, *, scope: str = "available", status: str = TaskStatus.OPEN.value,
+               instance_id: int | None = None, limit: int = 50, offset: int = 0) -> list[HumanTask]:
+    """Return the tasks a user asked for, most urgent first."""
+    if scope == "all" and not any(user.has_role(role) for role in OVERSEERS):
+        raise PermissionDenied("only supervisors and auditors may list every task; use scope=available, "
+                               "mine or groups")
+    query = select(HumanTask).where(SCOPES[scope](user), HumanTask.status == status)
+    if instance_id is not None:
+        query = query.where(HumanTask.instance_id == instance_id)
+    query = query.order_by(HumanTask.priority, HumanTask.created_at, HumanTask.id).limit(limit).offset(offset)
+    return list(db.session.execute(query).scalars())
+
+
+def get_task(task_id: str) -> HumanTask:
+    task = db.session.execute(select(HumanTask).where(HumanTask.task_id == task_id)).scalar_one_or_none()
+    if task is None:
+        raise NotFound(f"task {task_id} does not exist; list your tasks with GET /api/v1/tasks")
+    return task
+
+
+def task_form(task: HumanTask) -> dict[str, Any] | None:
+    """Return the JSON Schema the task's submission is validated against (None if it has no form)."""
+    if not task.form_key:
+        return None
+    instance = db.session.get(ProcessInstance, task.instance_id)
+    return definitions.bundle_for(instance.definition).forms.get(task.form_key) if instance else None
+
+
+def ensure_may_work(user: User, task: HumanTask) -> None:
+    """Refuse a user who is neither in the task's group nor a supervisor."""
+    if user.has_role("supervisor") or task.candidate_group is None or task.candidate_group in user.groups:
+        return
+    raise PermissionDenied(f"this task is for group '{task.candidate_group}' and you are not in it; "
+                           f"ask a supervisor to reassign it")
+
+
+def claim(task_id: str, *, user: User, now: datetime) -> HumanTask:
+    """Claim an open task for the user (one of several concurrent claims wins)."""
+    ensure_may_work(user, get_task(task_id))
+    return processes.claim_task(task_id, user=user.username, now=now)
+
+
+def unclaim(task_id: str, *, user: User, now: datetime) -> HumanTask:
+    """Give a claimed task back to its group (its assignee, or a supervisor, may)."""
+    task = get_task(task_id)
+    if task.status != TaskStatus.OPEN.value:
+        raise TaskAlreadyCompleted(f"this task was already {task.status}; there is nothing to unclaim")
+    if task.assignee is None:
+        raise Conflict("this task is not claimed by anyone; there is nothing to unclaim")
+    if task.assignee != user.username and not user.has_role("supervisor"):
+        raise TaskClaimedByOther(f"claimed by {task.assignee}; only they or a supervisor can unclaim it")
+    result = db.session.execute(
+        update(HumanTask).where(HumanTask.task_id == task_id, HumanTask.assignee == task.assignee,
+                                HumanTask.status == TaskStatus.OPEN.value)
+        .values(assignee=None, claimed_at=None).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise Conflict("the task changed at the same moment; reload it and try again")
+    db.session.refresh(task)
+    return task
+
+
+def complete(task_id: str, data: dict[str, Any], *, user: User, now: datetime) -> ProcessInstance:
+    """Complete a task the user may work and nobody else holds; the engine validates the form."""
+    task = get_task(task_id)
+    ensure_may_work(user, task)
+    if task.status == TaskStatus.OPEN.value and task.assignee not in (None, user.username):
+        raise TaskClaimedByOther(f"claimed by {task.assignee}; only they can complete it unless a "
+                                 f"supervisor unclaims it")
+    return processes.complete_task(task_id, data, actor=user.username, now=now)
