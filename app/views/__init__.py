@@ -20,3 +20,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     login_manager.login_view = "auth.login"
+
+    from app.api import register_api
+    register_api(app)
