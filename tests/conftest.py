@@ -111,7 +111,8 @@ def db_session(app: Flask, clock: FrozenClock) -> Iterator[scoped_session]:
         connection = db.engine.connect()
         outer = connection.begin()
         original = db.session
-        db.session = scoped_session(sessionmaker(bind=connection, join_transaction_mode="create_savepoint"))
+        db.session = scoped_session(sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
+                                                 expire_on_commit=False))  # as in app.extensions
         try:
             yield db.session
         finally:
