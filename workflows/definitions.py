@@ -101,19 +101,29 @@ def parse_xml_safely(data: str | bytes, *, filename: str,
     return root
 
 
+SPIFF_NAMESPACE = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+
+
 def duplicate_ids(root: etree._Element, filename: str) -> list[Problem]:
     """Report ids used by two elements; SpiffWorkflow then parses the wrong one.
 
     A service task and its ``spiffworkflow:serviceTaskOperator`` sharing an id is the usual
-    case: 3.2.0 answers "There is no support implemented for this task type".
+    case: 3.2.0 answers "There is no support implemented for this task type". Two
+    ``spiffworkflow:`` elements may share an id (the same operator or parameter name in two
+    service tasks): SpiffWorkflow reads those inside their task and never looks them up by id.
     """
     seen: dict[str, str] = {}
+    extension_ids: set[str] = set()
     problems = []
     for element in root.iter():
         element_id = element.get("id") if isinstance(element.tag, str) else None
         if not element_id:
             continue
         tag = etree.QName(element).localname
+        if etree.QName(element).namespace == SPIFF_NAMESPACE:
+            if element_id in extension_ids:
+                continue
+            extension_ids.add(element_id)
         if element_id in seen:
             problems.append(Problem(filename, f"id '{element_id}' is used by both {seen[element_id]} and {tag}; "
                                               f"ids must be unique in a file", element_id=element_id,
