@@ -10,6 +10,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("KESU_INSTANCE_DIR", BASE_DIR / "instance"))
+SANDBOX_KEYS = BASE_DIR / "app" / "payments" / "sandbox" / "keys"  # public, development only
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -64,6 +65,31 @@ class Config:
     CLASSIFIER_CONFIDENCE_THRESHOLD = float(os.environ.get("KESU_CLASSIFIER_THRESHOLD", "0.5"))
 
     LOAD_DEMO_DATA = _env_bool("KESU_DEMO_DATA", False)
+
+    # Payments (app/payments). Development and tests talk to the sandbox gateway
+    # (`flask payments sandbox --port 5001`, started by `make run`); its keys are public
+    # and live in app/payments/sandbox/keys. Production reads real URLs and keys below.
+    PAYMENTS_NOTIFY_BASE_URL = os.environ.get("KESU_PAYMENTS_NOTIFY_BASE_URL", "http://127.0.0.1:5000")
+    PAYMENTS_CONNECT_TIMEOUT = float(os.environ.get("KESU_PAYMENTS_CONNECT_TIMEOUT", "3"))
+    PAYMENTS_READ_TIMEOUT = float(os.environ.get("KESU_PAYMENTS_READ_TIMEOUT", "10"))
+    PAYMENTS_RETRIES = int(os.environ.get("KESU_PAYMENTS_RETRIES", "3"))
+    PAYMENTS_BACKOFF_SECONDS = float(os.environ.get("KESU_PAYMENTS_BACKOFF_SECONDS", "0.5"))
+    # First query after an unclear answer, and when a submitted refund counts as long-submitted.
+    PAYMENTS_QUERY_DELAY_SECONDS = int(os.environ.get("KESU_PAYMENTS_QUERY_DELAY_SECONDS", "5"))
+    PAYMENTS_SUBMITTED_STALE_SECONDS = int(os.environ.get("KESU_PAYMENTS_SUBMITTED_STALE_SECONDS", "600"))
+    ALIPAY_URL = os.environ.get("KESU_ALIPAY_URL", "http://127.0.0.1:5001")
+    ALIPAY_APP_ID = os.environ.get("KESU_ALIPAY_APP_ID", "2021000000000000")
+    ALIPAY_PRIVATE_KEY_FILE = os.environ.get("KESU_ALIPAY_PRIVATE_KEY_FILE", str(SANDBOX_KEYS / "merchant-private.pem"))
+    ALIPAY_PUBLIC_KEY_FILE = os.environ.get("KESU_ALIPAY_PUBLIC_KEY_FILE", str(SANDBOX_KEYS / "gateway-public.pem"))
+    WECHAT_URL = os.environ.get("KESU_WECHAT_URL", "http://127.0.0.1:5001")
+    WECHAT_MCHID = os.environ.get("KESU_WECHAT_MCHID", "1900000001")
+    WECHAT_SERIAL_NO = os.environ.get("KESU_WECHAT_SERIAL_NO", "SANDBOX-MERCHANT-1")
+    WECHAT_PRIVATE_KEY_FILE = os.environ.get("KESU_WECHAT_PRIVATE_KEY_FILE", str(SANDBOX_KEYS / "merchant-private.pem"))
+    WECHAT_PLATFORM_KEY_FILE = os.environ.get("KESU_WECHAT_PLATFORM_KEY_FILE", str(SANDBOX_KEYS / "gateway-public.pem"))
+    WECHAT_APIV3_KEY = os.environ.get("KESU_WECHAT_APIV3_KEY", "kesu-sandbox-apiv3-key-32-bytes!")
+    STRIPE_URL = os.environ.get("KESU_STRIPE_URL", "http://127.0.0.1:5001")
+    STRIPE_SECRET_KEY = os.environ.get("KESU_STRIPE_SECRET_KEY", "sk_test_kesu_sandbox")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("KESU_STRIPE_WEBHOOK_SECRET", "whsec_kesu_sandbox")
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -92,6 +118,20 @@ class ProductionConfig(Config):
 
     WORKER_MODE = os.environ.get("KESU_WORKER", "off")
     SESSION_COOKIE_SECURE = True
+    # The real gateways; keys and secrets must come from the environment (empty means unset).
+    ALIPAY_URL = os.environ.get("KESU_ALIPAY_URL", "https://openapi.alipay.com")
+    ALIPAY_APP_ID = os.environ.get("KESU_ALIPAY_APP_ID", "")
+    ALIPAY_PRIVATE_KEY_FILE = os.environ.get("KESU_ALIPAY_PRIVATE_KEY_FILE", "")
+    ALIPAY_PUBLIC_KEY_FILE = os.environ.get("KESU_ALIPAY_PUBLIC_KEY_FILE", "")
+    WECHAT_URL = os.environ.get("KESU_WECHAT_URL", "https://api.mch.weixin.qq.com")
+    WECHAT_MCHID = os.environ.get("KESU_WECHAT_MCHID", "")
+    WECHAT_SERIAL_NO = os.environ.get("KESU_WECHAT_SERIAL_NO", "")
+    WECHAT_PRIVATE_KEY_FILE = os.environ.get("KESU_WECHAT_PRIVATE_KEY_FILE", "")
+    WECHAT_PLATFORM_KEY_FILE = os.environ.get("KESU_WECHAT_PLATFORM_KEY_FILE", "")
+    WECHAT_APIV3_KEY = os.environ.get("KESU_WECHAT_APIV3_KEY", "")
+    STRIPE_URL = os.environ.get("KESU_STRIPE_URL", "https://api.stripe.com")
+    STRIPE_SECRET_KEY = os.environ.get("KESU_STRIPE_SECRET_KEY", "")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("KESU_STRIPE_WEBHOOK_SECRET", "")
 
 
 CONFIGS = {
