@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any, Callable
 
 from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.errors import (Conflict, FourEyesViolation, NotFound, TaskAlreadyCompleted,
                         TaskClaimedByOther, ValidationFailed, WorkflowError)
@@ -153,22 +155,36 @@ def _save(instance: ProcessInstance, execution: Execution, now: datetime, *,
     if status != instance.status and status in (InstanceStatus.COMPLETED.value, InstanceStatus.ERROR.value):
         execution.emit(Event(f"instance.{status}", {"message": execution.error_message}
                              if execution.error_message else {}))
-    instance.state = execution.dump()
-    instance.status = status
-    instance.error_message = execution.error_message if status == InstanceStatus.ERROR.value else None
-    instance.updated_at = now
-    if status == InstanceStatus.COMPLETED.value and instance.completed_at is None:
-        instance.completed_at = now
-    (instance.event_seq, instance.event_head), rows = audit.chain_events(
+    (event_seq, event_head), rows = audit.chain_events(
         audit.instance_stream(instance.id), instance.id, execution.events,
         head=(instance.event_seq, instance.event_head), now=now, actor=execution.context.actor)
-    db.session.flush()  # raises StaleDataError if another writer saved this instance first
+    completed_at = instance.completed_at or (now if status == InstanceStatus.COMPLETED.value else None)
+    _write_instance(instance, state=execution.dump(), status=status, updated_at=now, completed_at=completed_at,
+                    error_message=execution.error_message if status == InstanceStatus.ERROR.value else None,
+                    event_seq=event_seq, event_head=event_head)
     projections.apply_changes(instance.id, before, projections.Projection.of(execution), execution, now)
     audit.insert_events(rows)
     for call in execution.async_calls:
         jobs.enqueue("service", call.operator, {"params": call.params, "task_name": call.task_name},
                      call.idempotency_key, now=now, instance_id=instance.id, task_id=call.task_id,
                      max_attempts=call.retries + 1)
+
+
+def _write_instance(instance: ProcessInstance, **values: Any) -> None:
+    """Save an instance row if nobody saved it since it was loaded (the optimistic lock).
+
+    One Core UPDATE guarded by the version column; a concurrent writer leaves it matching
+    no row, and StaleDataError makes `run_command` retry the whole command.
+    """
+    db.session.flush()  # a new instance's INSERT, and anything else pending, goes first
+    table = ProcessInstance.__table__
+    version = instance.version
+    result = db.session.execute(update(table).where(table.c.id == instance.id, table.c.version == version)
+                                .values(version=version + 1, **values))
+    if result.rowcount != 1:
+        raise StaleDataError(f"process instance {instance.id} was changed by another writer")
+    for key, value in {**values, "version": version + 1}.items():
+        set_committed_value(instance, key, value)
 
 
 def claim_task(task_id: str, *, user: str, now: datetime) -> HumanTask:
