@@ -60,7 +60,7 @@ WAITER = """<?xml version="1.0" encoding="UTF-8"?>
 
 ROLES_OF = {"xiaowang": (["agent"], ["tier1"]), "xiaoli": (["agent"], ["tier1"]),
             "zhuanjia": (["expert"], ["tier2"]), "zhuguan": (["supervisor"], ["supervisors"]),
-            "fenxi": (["analyst"], []), "shenji": (["auditor"], [])}
+            "fenxi": (["analyst"], []), "shenji": (["auditor"], []), "guanli": (["admin"], ["tier1"])}
 
 
 class FlakyShop:
