@@ -210,7 +210,7 @@ class Execution:
     # ----------------------------------------------------------------- commands
     def advance(self) -> None:
         """Fire whatever timers are due and run engine tasks until the instance waits."""
-        self._run(self._advance)
+        self._run(self._fire_and_advance)
 
     def complete_task(self, task_id: str, data: dict[str, Any], *, actor: str | None) -> None:
         """Complete a ready user task with form data validated against its JSON Schema."""
@@ -242,7 +242,7 @@ class Execution:
         due = [(tid, name, at) for tid, name, at in self.timers() if at <= self.context.now]
         for tid, name, at in due:
             self.emit(Event("timer.fired", {"due_at": at.isoformat()}, tid, name))
-        self._run(self._advance)
+        self._run(self._fire_and_advance)
         return [name for _tid, name, _at in due]
 
     def deliver_message(self, name: str, payload: dict[str, Any]) -> None:
@@ -413,8 +413,12 @@ class Execution:
                 self._flush_changes()
             self._baseline = None
 
-    def _advance(self) -> None:
+    def _fire_and_advance(self) -> None:
+        # do_engine_steps refreshes timers only at its end, so a due timer must be fired first
         self.workflow.refresh_timers()
+        self._advance()
+
+    def _advance(self) -> None:
         self.workflow.do_engine_steps()
         while self._failures:
             failures, self._failures = self._failures, []
