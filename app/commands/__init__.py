@@ -12,3 +12,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(worker.worker_command)
     app.cli.add_command(worker.scheduler_command)
     app.cli.add_command(worker.serve_command)
+    from app.commands import payments
+    app.cli.add_command(payments.cli)

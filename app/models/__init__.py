@@ -15,3 +15,4 @@ from app.models.classifier import ClassifierModel, LabelCorrection  # noqa: F401
 from app.models.api_token import ApiToken  # noqa: F401
 from app.models.notification import Notification, NotificationStatus  # noqa: F401
 from app.models.knowledge import KnowledgeCase  # noqa: F401
+from app.models.payment import GatewayNotification, Payment, PaymentAlert, Refund, RefundEvent  # noqa: F401

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.services.case_operators import register_operators as register_case_operators
 from app.services.classification import register_operators as register_classification
+from app.services.payment_tasks import register_payments
 from workflows.services import ServiceCall
 
 if TYPE_CHECKING:
@@ -22,3 +23,4 @@ def register_builtin_operators(runtime: Runtime) -> None:
                                description="Return the parameters unchanged")
     register_classification(runtime.operators)
     register_case_operators(runtime.operators)
+    register_payments(runtime)

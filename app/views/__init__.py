@@ -19,6 +19,9 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    from app.views import payments, refunds
+    app.register_blueprint(payments.bp)
+    app.register_blueprint(refunds.bp)
     login_manager.login_view = "auth.login"
 
     from app.api import register_api
