@@ -18,20 +18,27 @@ DEMO_STAFF = [
     ("xiaoli", "小李", ["agent"], ["tier1-logistics", "tier1-billing"]),
     ("laozhang", "老张", ["expert"], ["tier2"]),
     ("qa.chen", "陈质检", ["qa"], ["qa"]),
-    ("zhuguan", "赵主管", ["supervisor"], ["supervisors"]),
+    ("zhuguan", "赵主管", ["supervisor"], ["supervisors", "team-leads"]),
     ("caiwu", "财务钱", ["finance"], ["finance"]),
     ("analyst", "分析师林", ["analyst"], []),
     ("auditor", "审计周", ["auditor"], []),
     ("admin", "管理员", ["admin"], []),
 ]
 
+
+def _complaint(complaint_id: str, order_ref: str, text: str, amount_paid: float, category: str, tier: str,
+               images: int, recent: int) -> dict[str, object]:
+    """Start data as intake passes it to complaint_handling (see docs/processes.md)."""
+    return {"complaint_id": complaint_id, "order_ref": order_ref, "payment_id": None, "amount_paid": amount_paid,
+            "already_refunded": 0.0, "currency": "CNY", "chosen_category": category, "text": text,
+            "images": images, "customer_id": f"demo-customer-{complaint_id[-1]}", "customer_tier": tier,
+            "recent_complaints": recent, "recent_auto_refunds": 0}
+
+
 DEMO_COMPLAINTS = [
-    {"complaint_id": "DEMO-1", "order_id": "O-1001", "text": "收到的苹果全是烂的，太失望了", "amount": 36.5,
-     "chosen_category": "product.quality", "customer_tier": "normal", "images": 2, "recent_complaints": 0},
-    {"complaint_id": "DEMO-2", "order_id": "O-1002", "text": "快递一个星期还没到，客服也不回复！！", "amount": 899.0,
-     "chosen_category": "delivery.late", "customer_tier": "vip", "images": 0, "recent_complaints": 1},
-    {"complaint_id": "DEMO-3", "order_id": "O-1003", "text": "刚买就降价两百，申请保价被拒", "amount": 1299.0,
-     "chosen_category": "order.price", "customer_tier": "normal", "images": 0, "recent_complaints": 0},
+    _complaint("DEMO-1", "O-1001", "收到的苹果全是烂的，太失望了", 36.5, "product.quality", "normal", 2, 0),
+    _complaint("DEMO-2", "O-1002", "快递一个星期还没到，客服也不回复！！", 899.0, "delivery.late", "vip", 0, 1),
+    _complaint("DEMO-3", "O-1003", "刚买就降价两百，申请保价被拒", 1299.0, "order.price", "normal", 0, 0),
 ]
 
 
