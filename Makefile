@@ -24,6 +24,9 @@ setup: install
 	$(FLASK) demo load
 
 run: setup
+	@# The sandbox payment gateway on :5001 (skipped when something already answers there).
+	@$(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 5001), 1)" 2>/dev/null \
+		|| (nohup $(FLASK) payments sandbox --port 5001 > instance/sandbox.log 2>&1 &)
 	$(FLASK) serve --host 127.0.0.1 --port 5000
 
 test: install
