@@ -1,8 +1,10 @@
 """refund_approval end to end, called from complaint_handling: approval levels, four eyes,
 payment confirmed, failed, refused or unconfirmed, and invalid amounts caught by the caller.
 
-`pay_refund` here is `tests.support.complaints.FakePayments`, which follows the payments
-contract; the confirmation goes through the real `processes.deliver_message`.
+Most tests use `tests.support.complaints.FakePayments` for `pay_refund` (it follows the
+payments contract and lets a test choose failed / refused / unconfirmed answers; the
+confirmation goes through the real `processes.deliver_message`). The last test pays through
+the payments package's own `pay_refund` and its sandbox gateway on loopback.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from workflows.definitions import build_bundle, duplicate_ids, parse_xml_safely
 from workflows.validation import validate_files
 from app.services.definitions import read_seed_files
 from tests.support.complaints import ROOT
+from tests.payments.conftest import paid, sandbox, sandbox_server  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
@@ -212,3 +215,34 @@ def test_the_same_operator_in_two_service_tasks_is_not_a_duplicate_id() -> None:
     clash = text.replace('id="gw_qa_join"', 'id="archive_case"').replace('"gw_qa_join"', '"archive_case"')
     [problem] = duplicate_ids(parse_xml_safely(clash, filename="c.bpmn"), "c.bpmn")
     assert problem.message.startswith("id 'archive_case' is used by both")
+
+
+# ---------------------------------------------------------------- through the real payments package
+
+
+@pytest.fixture
+def real_payments(driver: ProcessDriver, app):  # type: ignore[no-untyped-def]
+    """Put the payments package's own `pay_refund` back in place of the contract fake."""
+    real = driver._saved["pay_refund"]
+    assert real is not None, "the payments package registers pay_refund"
+    app.extensions["kesu.runtime"].operators._operators["pay_refund"] = real
+    return driver
+
+
+def test_team_lead_refund_is_paid_through_the_sandbox_gateway(real_payments: ProcessDriver, paid) -> None:  # type: ignore[no-untyped-def]
+    driver = real_payments
+    payment = paid(amount="120.00")
+    instance_id = _refund(driver, 80.0, payment_id=payment.id, complaint_id="C-2001")
+    driver.complete(instance_id, "approve_refund", {"approval_decision": "approve"}, actor="zhuguan")
+    for _ in range(5):  # the payout job, then any query or notification the gateway's answer needs
+        driver.advance(minutes=5)
+        if [t.name for t in driver.open_tasks(instance_id)] == ["confirm_resolution"]:
+            break
+    assert [t.name for t in driver.open_tasks(instance_id)] == ["confirm_resolution"]
+    data = driver.data(instance_id)
+    assert data["refund_state"] == "succeeded" and data["refund"]["refund_id"] > 0
+    steps = _steps(driver, instance_id)
+    assert steps[:5] == ["task.completed:refund_requested", "task.completed:check_refund",
+                         "task.completed:decide_level", "task.completed:approve_refund", "task.completed:pay"]
+    assert steps[-3:] == ["task.completed:record_succeeded", "task.completed:refund",
+                          "task.completed:notify_resolution"]
