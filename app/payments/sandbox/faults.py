@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 
 KINDS = ("lost", "error500", "slow")
@@ -30,6 +31,7 @@ class Faults:
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
         self._lock = threading.Lock()
+        self.injected: Counter[str] = Counter()
 
     def configure(self, **settings: object) -> None:
         """Change rates (and queue one-off faults with ``queue=[kind, ...]``)."""
@@ -47,16 +49,22 @@ class Faults:
     def for_request(self) -> str | None:
         """Pick the fault (if any) for one money-moving request."""
         with self._lock:
-            if self.queued:
-                return self.queued.pop(0)
-            roll = self._random.random()
-            for kind in KINDS:
-                rate = getattr(self, kind)
-                if roll < rate:
-                    return kind
-                roll -= rate
-            return None
+            kind = self.queued.pop(0) if self.queued else self._roll()
+            if kind:
+                self.injected[kind] += 1
+            return kind
+
+    def _roll(self) -> str | None:
+        roll = self._random.random()
+        for kind in KINDS:
+            rate = getattr(self, kind)
+            if roll < rate:
+                return kind
+            roll -= rate
+        return None
 
     def chance(self, name: str) -> bool:
         with self._lock:
-            return self._random.random() < getattr(self, name)
+            hit = self._random.random() < getattr(self, name)
+            self.injected[name] += hit
+            return hit
