@@ -101,7 +101,7 @@ def register(provider: str) -> Callable[[GatewayFactory], GatewayFactory]:
     return decorator
 
 
-def build_gateways(settings: Mapping[str, Mapping[str, Any]]) -> dict[str, Gateway]:
-    """Build one adapter (with its own session) per configured provider."""
+def build_gateway(provider: str, options: Mapping[str, Any]) -> Gateway:
+    """Build one provider's adapter (with its own session)."""
     from app.payments import alipay, stripe, wechat  # noqa: F401  (they register themselves)
-    return {provider: FACTORIES[provider](options) for provider, options in settings.items()}
+    return FACTORIES[provider](options)

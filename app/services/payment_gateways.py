@@ -6,7 +6,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from app.errors import NotFound
-from app.payments.gateway import Gateway, build_gateways
+from app.payments.gateway import Gateway, build_gateway
 from app.payments.http import HttpSettings
 
 
@@ -38,13 +38,18 @@ def gateway_settings(app: Flask) -> dict[str, dict[str, Any]]:
 
 
 def get_gateway(provider: str) -> Gateway:
-    """Return the adapter for a provider (built on first use, then kept on the app)."""
+    """Return the adapter for a provider, built on its first use and then kept on the app.
+
+    Each provider is built on its own, so a shop configured for one gateway never needs
+    the keys of the others.
+    """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    gateways = app.extensions.get("kesu.gateways")
-    if gateways is None:
-        gateways = app.extensions["kesu.gateways"] = build_gateways(gateway_settings(app))
+    gateways = app.extensions.setdefault("kesu.gateways", {})
     if provider not in gateways:
-        raise NotFound(f"unknown payment provider '{provider}' (known: {', '.join(sorted(gateways))})")
+        settings = gateway_settings(app)
+        if provider not in settings:
+            raise NotFound(f"unknown payment provider '{provider}' (known: {', '.join(sorted(settings))})")
+        gateways[provider] = build_gateway(provider, settings[provider])
     return gateways[provider]
 
 
