@@ -13,12 +13,13 @@ import logging
 import os
 import socket
 import threading
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from flask import Flask
 
 from app.extensions import db
-from app.models import Job
+from app.models import InstanceStatus, Job, JobStatus, ProcessInstance
 from app.runtime import get_runtime
 from app.services import jobs, processes
 from app.services.uow import run_command
@@ -42,6 +43,8 @@ def run_one_job(app: Flask, worker_id: str) -> bool:
             db.session.remove()
             return False
         try:
+            if not run_command(lambda: _instance_allows(job.id, now)):
+                return True
             HANDLERS[job.kind](job)
         except Exception as error:  # recorded on the job; the loop must go on
             log.exception("job %s (%s) failed", job.id, job.operator)
@@ -50,6 +53,24 @@ def run_one_job(app: Flask, worker_id: str) -> bool:
         finally:
             db.session.remove()
         return True
+
+
+SUSPENDED_RECHECK_SECONDS = 60
+
+
+def _instance_allows(job_id: int, now: datetime) -> bool:
+    """Cancel the job of a cancelled instance; put a suspended instance's job back for later."""
+    job = db.session.get(Job, job_id)
+    instance = db.session.get(ProcessInstance, job.instance_id) if job.instance_id else None
+    if instance is None or instance.status not in (InstanceStatus.CANCELLED.value, InstanceStatus.SUSPENDED.value):
+        return True
+    if instance.status == InstanceStatus.CANCELLED.value:
+        job.status, job.finished_at, job.lease_until = JobStatus.CANCELLED.value, now, None
+        job.last_error = f"instance {instance.id} was cancelled"
+    else:  # suspended: not an attempt, just not yet
+        job.status, job.lease_until, job.attempts = JobStatus.QUEUED.value, None, job.attempts - 1
+        job.run_at = now + timedelta(seconds=SUSPENDED_RECHECK_SECONDS)
+    return False
 
 
 def _run_timer_job(job: Job) -> None:

@@ -195,3 +195,47 @@ def test_audit_verify_finds_the_exact_tampered_event(app, cli_runner, definition
     result = cli_runner.invoke(args=["audit", "verify", str(instance.id)])
     assert result.exit_code == 1
     assert result.output.startswith(expected), result.output
+
+
+def _async_instance(app, clock, calls):  # type: ignore[no-untyped-def]
+    deploy_engine_files(app, clock.now())
+    app.extensions["kesu.runtime"].operators.register(
+        "refund_now", lambda call: calls.append(call.idempotency_key) or {"status": "paid"}, asynchronous=True)
+    return _start(clock, amount=30, emotion="angry").id
+
+
+def test_a_suspended_instance_keeps_its_job_waiting_without_calling_out(app, clock, db_session) -> None:
+    from app.services.instance_admin import resume_instance, suspend_instance
+    calls: list[str] = []
+    try:
+        instance_id = _async_instance(app, clock, calls)
+        suspend_instance(instance_id, reason="customer on hold", actor="zhuguan", now=clock.now())
+        db.session.commit()
+        assert run_one_job(app, "w") is True
+        job = db.session.execute(select(Job)).scalar_one()
+        assert (job.status, job.attempts, calls) == ("queued", 0, [])
+        assert job.run_at == clock.now() + timedelta(seconds=60)
+        resume_instance(instance_id, reason="go on", actor="zhuguan", now=clock.now())
+        db.session.commit()
+        clock.advance(seconds=61)
+        assert run_one_job(app, "w") is True
+        assert db.session.get(ProcessInstance, instance_id).status == "completed" and len(calls) == 1
+    finally:
+        deploy_engine_files(app, clock.now())
+
+
+def test_a_job_claimed_before_its_instance_was_cancelled_is_dropped(app, clock, db_session) -> None:
+    from app.services.instance_admin import cancel_instance
+    calls: list[str] = []
+    try:
+        instance_id = _async_instance(app, clock, calls)
+        claimed = jobs.claim_next(worker_id="dying", now=clock.now(), lease_seconds=30)
+        db.session.commit()
+        cancel_instance(instance_id, reason="duplicate complaint", actor="zhuguan", now=clock.now())
+        db.session.commit()
+        clock.advance(seconds=31)
+        assert run_one_job(app, "w") is True
+        job = db.session.get(Job, claimed.id)
+        assert (job.status, job.last_error, calls) == ("cancelled", f"instance {instance_id} was cancelled", [])
+    finally:
+        deploy_engine_files(app, clock.now())
