@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed
 
-.PHONY: run setup install test bench lint clean
+.PHONY: run setup install test bench lint clean vendor
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+# Front-end packages (package-lock.json) copied into app/static/vendor; skipped with a warning without npm.
+app/static/vendor/.stamp: package.json package-lock.json scripts/vendor.sh
+	bash scripts/vendor.sh
+
+vendor: app/static/vendor/.stamp
+
+install: $(STAMP) vendor
 
 setup: install
 	$(FLASK) db upgrade heads
@@ -38,4 +44,4 @@ bench: install
 	$(BIN)/python bench/classify.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache node_modules app/static/vendor
