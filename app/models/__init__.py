@@ -16,3 +16,6 @@ from app.models.api_token import ApiToken  # noqa: F401
 from app.models.notification import Notification, NotificationStatus  # noqa: F401
 from app.models.knowledge import KnowledgeCase  # noqa: F401
 from app.models.payment import GatewayNotification, Payment, PaymentAlert, Refund, RefundEvent  # noqa: F401
+from app.models.customer import Customer, CustomerToken, UsedLoginLink  # noqa: F401
+from app.models.order import Order  # noqa: F401
+from app.models.complaint import Complaint, ComplaintAttachment  # noqa: F401
