@@ -19,3 +19,4 @@ from app.models.payment import GatewayNotification, Payment, PaymentAlert, Refun
 from app.models.customer import Customer, CustomerToken, UsedLoginLink  # noqa: F401
 from app.models.order import Order  # noqa: F401
 from app.models.complaint import Complaint, ComplaintAttachment  # noqa: F401
+from app.models.studio import DraftStatus, StudioDraft, StudioDraftFile  # noqa: F401
