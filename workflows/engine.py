@@ -382,7 +382,8 @@ class Execution:
                 raise ServiceError(f"replay has no recorded answer for {task.task_spec.name} #{index + 1}")
             answer = answers[index]
             if "error" in answer:
-                raise ServiceError(answer["error"]["message"], code=answer["error"]["code"])
+                raise ServiceError(answer["error"]["message"], code=answer["error"]["code"],
+                                   retryable=bool(answer["error"].get("retryable", False)))
             return copy.deepcopy(answer["result"])
         try:
             result = operator.handler(call)
