@@ -93,6 +93,15 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Flask-Limiter: in-memory by default (one process); use redis://... when several serve.
+    RATELIMIT_STORAGE_URI = os.environ.get("KESU_RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_ENABLED = _env_bool("KESU_RATELIMIT_ENABLED", True)
+    # Customer portal: sign-ins and complaint submissions allowed per client address.
+    CUSTOMER_SIGNIN_LIMIT = os.environ.get("KESU_CUSTOMER_SIGNIN_LIMIT", "10 per minute")
+    CUSTOMER_SUBMIT_LIMIT = os.environ.get("KESU_CUSTOMER_SUBMIT_LIMIT", "20 per hour")
+    # Complaint photos live here, outside the static folder (served only to the owner and staff).
+    # Empty: <instance folder>/uploads.
+    UPLOAD_DIR = os.environ.get("KESU_UPLOAD_DIR", "")
 
 
 class DevelopmentConfig(Config):
@@ -111,6 +120,9 @@ class TestingConfig(Config):
     WORKER_MODE = "off"
     WTF_CSRF_ENABLED = True
     SCRIPT_WORKERS = 1
+    # Tests sign in and submit many times from 127.0.0.1; the rate-limit tests set low limits.
+    CUSTOMER_SIGNIN_LIMIT = "10000 per minute"
+    CUSTOMER_SUBMIT_LIMIT = "10000 per minute"
 
 
 class ProductionConfig(Config):
