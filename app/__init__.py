@@ -20,12 +20,13 @@ def create_app(config: type[Config] | Config | None = None, **overrides: object)
     from app import models  # noqa: F401  (complete metadata before migrations run)
     from app.database import configure_engine
     from app.errors import register_error_handlers
-    from app.extensions import csrf, db, login_manager, migrate
+    from app.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
 
