@@ -102,6 +102,10 @@ class Config:
     # Complaint photos live here, outside the static folder (served only to the owner and staff).
     # Empty: <instance folder>/uploads.
     UPLOAD_DIR = os.environ.get("KESU_UPLOAD_DIR", "")
+    # Audit anchors: HMAC key for the signed chain-head files (empty: derived from SECRET_KEY)
+    # and where the scheduler writes them (empty: <instance folder>/anchors).
+    AUDIT_ANCHOR_KEY = os.environ.get("KESU_AUDIT_ANCHOR_KEY", "")
+    AUDIT_ANCHOR_DIR = os.environ.get("KESU_AUDIT_ANCHOR_DIR", "")
 
 
 class DevelopmentConfig(Config):
