@@ -22,6 +22,8 @@ def register_blueprints(app: Flask) -> None:
     from app.views import payments, refunds
     app.register_blueprint(payments.bp)
     app.register_blueprint(refunds.bp)
+    from app.views import studio
+    app.register_blueprint(studio.bp)
     login_manager.login_view = "auth.login"
 
     from app.api import register_api
