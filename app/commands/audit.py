@@ -1,12 +1,17 @@
-"""`flask audit verify [ID]`, `flask audit replay ID`."""
+"""`flask audit verify [ID] [--anchor FILE]`, `flask audit anchor`, `flask audit replay ID`."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
+from app.errors import ValidationFailed
+from app.runtime import get_runtime
 from app.services.audit import verify_chains
+from app.services.audit_anchor import anchor_folder, check_anchor, load_anchor, write_anchor
 from app.services.audit_replay import replay_instance
 
 cli = AppGroup("audit", help="Check the tamper-evident process history.")
@@ -14,12 +19,32 @@ cli = AppGroup("audit", help="Check the tamper-evident process history.")
 
 @cli.command("verify")
 @click.argument("instance_id", type=int, required=False)
-def verify_command(instance_id: int | None) -> None:
+@click.option("--anchor", "anchor_file", type=click.Path(exists=True, dir_okay=False),
+              help="Also check that every chain head in this anchor file is still there, unchanged.")
+def verify_command(instance_id: int | None, anchor_file: str | None) -> None:
     """Recompute the hash chain of one instance (or the whole log); exit 1 at the first bad event."""
     report = verify_chains(instance_id)
     click.echo(report.describe())
-    if not report.intact:
+    intact = report.intact
+    if anchor_file:
+        try:
+            anchored = check_anchor(load_anchor(Path(anchor_file).read_text(encoding="utf-8")))
+        except ValidationFailed as error:
+            click.echo(f"anchor refused: {error}")
+            sys.exit(1)
+        click.echo(anchored.describe())
+        intact = intact and anchored.intact
+    if not intact:
         sys.exit(1)
+
+
+@cli.command("anchor")
+@click.option("--folder", type=click.Path(file_okay=False), default=None,
+              help="Where to write the anchor (default: AUDIT_ANCHOR_DIR or <instance>/anchors).")
+def anchor_command(folder: str | None) -> None:
+    """Write a signed file with every chain's head and the global head; keep it outside the database."""
+    path = write_anchor(folder or anchor_folder(current_app.config), get_runtime().clock.now())
+    click.echo(f"anchor written: {path}")
 
 
 @cli.command("replay")

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from app.extensions import db
-from app.models import GENESIS_HASH, ProcessEvent
+from app.models import GENESIS_HASH, ProcessEvent, ProcessInstance
 from workflows.engine import Event
 from workflows.persistence import canonical_json
 
@@ -114,7 +114,31 @@ def verify_chains(instance_id: int | None = None) -> ChainReport:
                                                          "seq": event.seq, "reason": problem})
         prev = event.hash
         checked += 1
+    truncated = head_problems(instance_id)
+    if truncated:
+        return ChainReport(False, checked, streams, truncated[0])
     return ChainReport(True, checked, streams)
+
+
+def head_problems(instance_id: int | None = None) -> list[dict[str, Any]]:
+    """Instances whose row's chain head is not their last stored event (the tail was cut off)."""
+    last = (select(ProcessEvent.instance_id, func.max(ProcessEvent.seq).label("seq"))
+            .where(ProcessEvent.instance_id.is_not(None)).group_by(ProcessEvent.instance_id).subquery())
+    query = (select(ProcessInstance.id, ProcessInstance.event_seq, ProcessInstance.event_head,
+                    ProcessEvent.id.label("event_id"), ProcessEvent.seq, ProcessEvent.hash)
+             .outerjoin(last, last.c.instance_id == ProcessInstance.id)
+             .outerjoin(ProcessEvent, (ProcessEvent.instance_id == ProcessInstance.id)
+                        & (ProcessEvent.seq == last.c.seq)).order_by(ProcessInstance.id))
+    if instance_id is not None:
+        query = query.where(ProcessInstance.id == instance_id)
+    problems = []
+    for row in db.session.execute(query):
+        found = (row.seq or 0, row.hash or GENESIS_HASH)
+        if found != (row.event_seq, row.event_head):
+            problems.append({"id": row.event_id, "stream": instance_stream(row.id), "seq": row.seq or 0,
+                             "reason": f"truncated: the instance row records chain head seq {row.event_seq}, "
+                                       f"the last stored event is seq {row.seq or 0}"})
+    return problems
 
 
 def _check(event: ProcessEvent, expected_seq: int, prev: str) -> str | None:
