@@ -1,0 +1,140 @@
+"""The customer's complaints: the form, the list, the progress page, photos, confirming the resolution."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
+
+from app.classification.taxonomy import CATEGORIES
+from app.errors import NotFound, ValidationFailed
+from app.extensions import db, limiter
+from app.models.complaint import Complaint
+from app.runtime import get_runtime
+from app.services import complaints, orders
+from app.services.complaint_timeline import progress
+from app.services.complaints import DuplicateComplaint, Submission
+from app.services.uow import run_command
+from app.views.customer_access import current_customer, customer_required, limit, security_headers
+
+bp = Blueprint("complaints", __name__)
+bp.after_request(security_headers)
+MAX_FORM_BYTES = 16 * 1024 * 1024   # three 5 MiB photos and the text
+SHORTCUTS = {"缺货反馈": "order.out_of_stock", "配送问题": "delivery.late"}
+
+
+def upload_dir() -> Path:
+    """Return the folder complaint photos are stored in (outside the static folder)."""
+    return Path(current_app.config.get("UPLOAD_DIR") or Path(current_app.instance_path) / "uploads")
+
+
+def _families() -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    for category in CATEGORIES:
+        seen.setdefault(category.code.split(".")[0], category.level1_zh)
+    return list(seen.items())
+
+
+def _render_form(form: FlaskForm, values: dict[str, str], errors: dict[str, str], status: int = 200
+                 ) -> tuple[str, int]:
+    own = orders.customer_orders(current_customer().id)  # type: ignore[union-attr]
+    return render_template("portal/complaint_form.html", form=form, orders=own, values=values, errors=errors,
+                           families=_families(), categories=CATEGORIES, shortcuts=SHORTCUTS,
+                           max_text=complaints.MAX_TEXT), status
+
+
+@bp.get("/complaints")
+@customer_required
+def my_complaints() -> str:
+    """List the customer's complaints with their status."""
+    mine = complaints.customer_complaints(current_customer().id)  # type: ignore[union-attr]
+    return render_template("portal/complaints.html", complaints=[(c, progress(c).status) for c in mine])
+
+
+@bp.get("/complaints/new")
+@customer_required
+def new_complaint() -> tuple[str, int]:
+    """Show the complaint form (order and category pre-filled from ?order= and ?category=)."""
+    values = {"order_ref": request.args.get("order", ""), "category": request.args.get("category", "")}
+    return _render_form(FlaskForm(), values, {})
+
+
+@bp.post("/complaints/new")
+@customer_required
+@limiter.limit(limit("CUSTOMER_SUBMIT_LIMIT"))
+def submit_complaint() -> Response | tuple[str, int]:
+    """Submit the form: one complaint, its photos and its process; or the form again with messages."""
+    request.max_content_length = MAX_FORM_BYTES
+    form = FlaskForm()
+    values = {k: request.form.get(k, "") for k in ("order_ref", "category", "description", "contact")}
+    if not form.validate_on_submit():
+        return _render_form(form, values, {"form": "the form expired; send it again"}, 400)
+    submission = Submission(order_ref=values["order_ref"], category=values["category"],
+                            description=values["description"], contact=values["contact"].strip() or None,
+                            images=[f.read() for f in request.files.getlist("images") if f.filename], channel="web")
+    customer, now = current_customer(), get_runtime().clock.now()
+    try:
+        complaint, _ = run_command(lambda: complaints.submit(customer, submission, upload_dir=upload_dir(),  # type: ignore[arg-type]
+                                                             now=now))
+    except ValidationFailed as refused:
+        return _render_form(form, values, refused.fields, 422)
+    except DuplicateComplaint as duplicate:
+        flash("这个订单的同类问题已在处理中，请在这里查看进度。 A complaint about this is already open.", "info")
+        return redirect(url_for("complaints.complaint_page", complaint_id=duplicate.details["complaint_id"]))
+    return redirect(url_for("complaints.complaint_page", complaint_id=complaint.id))
+
+
+@bp.get("/complaints/<int:complaint_id>")
+@customer_required
+def complaint_page(complaint_id: int) -> str:
+    """Show a complaint's progress: status, SLA promise, timeline, refunds, compensation, confirmation."""
+    complaint = complaints.customer_complaint(current_customer().id, complaint_id)  # type: ignore[union-attr]
+    return render_template("portal/complaint.html", complaint=complaint, progress=progress(complaint),
+                           confirm_task=complaints.open_customer_task(complaint), form=FlaskForm())
+
+
+@bp.post("/complaints/<int:complaint_id>/confirm")
+@customer_required
+def confirm(complaint_id: int) -> Response:
+    """Answer the 72-hour confirmation: solved (with a 1-5 rating) or not (with a comment)."""
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        flash("表单已过期，请重试。 The form expired; send it again.", "error")
+        return redirect(url_for("complaints.complaint_page", complaint_id=complaint_id))
+    answer = _confirmation(request.form)
+    customer, now = current_customer(), get_runtime().clock.now()
+    try:
+        run_command(lambda: complaints.confirm_resolution(customer, complaint_id, answer, now=now))  # type: ignore[arg-type]
+    except ValidationFailed as refused:
+        flash("；".join(f"{field}: {message}" for field, message in refused.fields.items())
+              or refused.message, "error")
+    return redirect(url_for("complaints.complaint_page", complaint_id=complaint_id))
+
+
+def _confirmation(form: MultiDict[str, str]) -> dict[str, object]:
+    """Turn the confirmation form into the confirm_resolution task data."""
+    answer: dict[str, object] = {"satisfied": form.get("satisfied") == "yes"}
+    if form.get("csat", "").isdigit():
+        answer["csat"] = int(form["csat"])
+    if form.get("customer_comment", "").strip():
+        answer["customer_comment"] = form["customer_comment"].strip()
+    return answer
+
+
+@bp.get("/complaints/<int:complaint_id>/photos/<int:attachment_id>")
+def photo(complaint_id: int, attachment_id: int) -> Response:
+    """Serve a complaint photo to its owner or to staff; to anyone else it does not exist."""
+    complaint = db.session.get(Complaint, complaint_id)
+    customer = current_customer()
+    is_owner = complaint is not None and customer is not None and complaint.customer_id == customer.id
+    if complaint is None or not (is_owner or current_user.is_authenticated):
+        raise NotFound(f"there is no photo {attachment_id} you may see")
+    attachment = complaints.attachment_for(complaint, attachment_id)
+    # Photos are at most 5 MiB: read whole, so no file handle outlives the request.
+    response = Response((upload_dir() / attachment.stored_name).read_bytes(), mimetype=attachment.content_type)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
