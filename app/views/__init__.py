@@ -24,7 +24,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(refunds.bp)
     from app.views import studio
     app.register_blueprint(studio.bp)
+    from app.views import audit
+    app.register_blueprint(audit.bp)
     login_manager.login_view = "auth.login"
+    from app.views import complaints, portal
+    app.register_blueprint(portal.bp)
+    app.register_blueprint(complaints.bp)
 
     from app.api import register_api
     register_api(app)
