@@ -1,0 +1,155 @@
+"""The auditor's read-only view: search instances, read one history, verify, replay, export."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time, timezone
+from typing import Any, Mapping
+
+from sqlalchemy import Select, select
+
+from app.errors import ValidationFailed
+from app.extensions import db
+from app.models import InstanceStatus, ProcessDefinition, ProcessEvent, ProcessInstance
+from app.services import audit, processes
+from app.services.audit_replay import replay_instance
+from workflows.persistence import canonical_json
+
+PAGE_SIZE = 200
+PERSONAL_KEYS = {"customer_name", "name", "phone", "mobile", "email", "address", "contact", "id_card"}
+MASK = "***"
+CSV_COLUMNS = ("seq", "occurred_at", "event_type", "task_name", "actor", "payload", "hash")
+
+
+@dataclass
+class AuditFilter:
+    """What an auditor searches by; every field is optional."""
+
+    key: str = ""
+    order: str = ""
+    customer: str = ""
+    status: str = ""
+    version: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> AuditFilter:
+        """Read filters from query arguments, refusing values that mean nothing."""
+        status = args.get("status", "").strip()
+        if status and status not in {s.value for s in InstanceStatus}:
+            raise ValidationFailed(f"unknown status '{status}'", fields={"status": "pick a status from the list"})
+        version = args.get("version", "").strip()
+        if version and not version.isdigit():
+            raise ValidationFailed("the process version is a whole number", fields={"version": "e.g. 3"})
+        return cls(args.get("key", "").strip(), args.get("order", "").strip(), args.get("customer", "").strip(),
+                   status, int(version) if version else None, _day(args, "date_from"), _day(args, "date_to"))
+
+    def query_args(self) -> dict[str, str]:
+        return {k: str(v) for k, v in asdict(self).items() if v not in ("", None)}
+
+
+def _day(args: Mapping[str, str], name: str) -> date | None:
+    value = args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(f"'{value}' is not a date", fields={name: "use YYYY-MM-DD, e.g. 2026-01-31"}) from None
+
+
+def _started_with(query: Select[Any], name: str, value: str) -> Select[Any]:
+    """Instances whose start data holds ``name`` == value (the start event's canonical JSON)."""
+    needle = f'%{canonical_json({name: value})[1:-1]}%'
+    started = select(ProcessEvent.instance_id).where(ProcessEvent.event_type == "instance.started",
+                                                      ProcessEvent.payload.like(needle))
+    return query.where(ProcessInstance.id.in_(started))
+
+
+def search(filters: AuditFilter) -> list[ProcessInstance]:
+    """Instances matching the filters, newest first."""
+    query = (select(ProcessInstance).join(ProcessDefinition)
+             .order_by(ProcessInstance.created_at.desc(), ProcessInstance.id.desc()).limit(PAGE_SIZE))
+    if filters.key:
+        query = query.where(ProcessInstance.business_key == filters.key)
+    if filters.order:
+        query = _started_with(query, "order_ref", filters.order)
+    if filters.customer:
+        query = _started_with(query, "customer_id", filters.customer)
+    if filters.status:
+        query = query.where(ProcessInstance.status == filters.status)
+    if filters.version is not None:
+        query = query.where(ProcessDefinition.version == filters.version)
+    if filters.date_from:
+        query = query.where(ProcessInstance.created_at >= datetime.combine(filters.date_from, time.min, timezone.utc))
+    if filters.date_to:
+        query = query.where(ProcessInstance.created_at <= datetime.combine(filters.date_to, time.max, timezone.utc))
+    return list(db.session.execute(query).scalars())
+
+
+def mask(value: Any) -> Any:
+    """Replace customer contact data (by key) with a mask, at any depth."""
+    if isinstance(value, dict):
+        return {k: MASK if k in PERSONAL_KEYS and v not in (None, "") else mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask(v) for v in value]
+    return value
+
+
+def history(instance_id: int, *, unmasked: bool = False) -> list[dict[str, Any]]:
+    """Every event of an instance, oldest first, with its payload parsed (and masked unless allowed)."""
+    processes.get_instance(instance_id)
+    rows = db.session.execute(select(ProcessEvent).where(ProcessEvent.instance_id == instance_id)
+                              .order_by(ProcessEvent.seq)).scalars()
+    events = []
+    for row in rows:
+        payload = json.loads(row.payload)
+        events.append({"id": row.id, "seq": row.seq, "occurred_at": row.occurred_at.isoformat(),
+                       "event_type": row.event_type, "task_id": row.task_id, "task_name": row.task_name,
+                       "actor": row.actor, "payload": payload if unmasked else mask(payload), "hash": row.hash})
+    return events
+
+
+def instance_record(instance_id: int, *, unmasked: bool = False, checks: bool = True) -> dict[str, Any]:
+    """An instance, its history and (with ``checks``) its verification, as exported."""
+    instance = processes.get_instance(instance_id)
+    record: dict[str, Any] = {
+        "id": instance.id, "process_id": instance.process_id, "business_key": instance.business_key,
+        "status": instance.status, "version": instance.definition.version,
+        "version_hash": instance.definition.content_hash, "started_by": instance.started_by,
+        "created_at": instance.created_at.isoformat(),
+        "completed_at": instance.completed_at.isoformat() if instance.completed_at else None,
+        "events": history(instance_id, unmasked=unmasked)}
+    if checks:
+        record["verification"] = audit.verify_chains(instance_id).describe()
+    return record
+
+
+def run_check(instance_id: int, check: str) -> str:
+    """Run "verify" (the hash chain) or "replay" on one instance and describe the outcome."""
+    if check == "verify":
+        return audit.verify_chains(instance_id).describe()
+    if check == "replay":
+        return replay_instance(instance_id).describe()
+    raise ValidationFailed(f"unknown check '{check}'", fields={"check": "verify or replay"})
+
+
+def export_json(records: list[dict[str, Any]]) -> str:
+    return json.dumps({"instances": records}, ensure_ascii=False, indent=1)
+
+
+def export_csv(records: list[dict[str, Any]]) -> str:
+    """One row per event, prefixed with its instance; verification in its own column."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(("instance_id", "business_key", "status", "version", "verification", *CSV_COLUMNS))
+    for record in records:
+        head = (record["id"], record["business_key"] or "", record["status"], record["version"],
+                record.get("verification", ""))
+        for event in record["events"]:
+            writer.writerow((*head, *[canonical_json(event[c]) if c == "payload" else event[c] or ""
+                                      for c in CSV_COLUMNS]))
+    return out.getvalue()

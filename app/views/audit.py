@@ -1,0 +1,74 @@
+"""/audit: the auditor's read-only console (search, history, verify, replay, export)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, render_template, request
+from flask_login import current_user
+
+from app.errors import ValidationFailed
+from app.models import InstanceStatus
+from app.services import audit_console
+from app.views.access import role_required
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+FORMATS = {"json": ("application/json", audit_console.export_json),
+           "csv": ("text/csv; charset=utf-8", audit_console.export_csv)}
+
+
+@bp.app_template_filter("audit_json")
+def audit_json(value: Any) -> str:
+    """JSON for reading: Chinese kept as is (autoescaping still applies)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _unmasked() -> bool:
+    allowed = current_app.config.get("AUDIT_UNMASKED_ROLES") or ("admin",)
+    return any(current_user.has_role(role) for role in allowed)
+
+
+def _download(records: list[dict[str, Any]], fmt: str, name: str) -> Response:
+    if fmt not in FORMATS:
+        raise ValidationFailed(f"unknown export format '{fmt}'", fields={"format": "json or csv"})
+    mimetype, render = FORMATS[fmt]
+    return Response(render(records), mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
+
+
+@bp.get("")
+@role_required("auditor")
+def index() -> str:
+    """Search instances by complaint, order, customer, status, version and dates."""
+    filters = audit_console.AuditFilter.from_args(request.args)
+    searched = bool(filters.query_args())
+    return render_template("audit/index.html", filters=filters, statuses=[s.value for s in InstanceStatus],
+                           instances=audit_console.search(filters) if searched else None)
+
+
+@bp.get("/export.<fmt>")
+@role_required("auditor")
+def export_search(fmt: str) -> Response:
+    """Export every instance of a search, with its history and verification."""
+    filters = audit_console.AuditFilter.from_args(request.args)
+    records = [audit_console.instance_record(i.id, unmasked=_unmasked()) for i in audit_console.search(filters)]
+    return _download(records, fmt, "kesu-audit-search")
+
+
+@bp.get("/instances/<int:instance_id>")
+@role_required("auditor")
+def show(instance_id: int) -> str:
+    """One instance's history; ?check=verify|replay runs a check, ?print=1 gives the printable page."""
+    check = request.args.get("check", "")
+    result = audit_console.run_check(instance_id, check) if check else None
+    record = audit_console.instance_record(instance_id, unmasked=_unmasked(), checks=False)
+    return render_template("audit/show.html", record=record, check=check, result=result,
+                           printable=request.args.get("print") == "1")
+
+
+@bp.get("/instances/<int:instance_id>/export.<fmt>")
+@role_required("auditor")
+def export_instance(instance_id: int, fmt: str) -> Response:
+    """Export one instance's history with its verification."""
+    return _download([audit_console.instance_record(instance_id, unmasked=_unmasked())], fmt,
+                     f"kesu-instance-{instance_id}")
