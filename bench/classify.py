@@ -7,6 +7,8 @@ JSON: {"ms_per_text": ..., "texts_per_s": ..., "rss_mb": ...}. Goal: under 5 ms 
 """
 from __future__ import annotations
 
+import _paths  # noqa: F401  (first: fixes sys.path for bench scripts)
+
 import json
 import os
 import resource
@@ -15,7 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.classification.dataset import load_dataset  # noqa: E402
 from app.classification.predictor import Predictor  # noqa: E402

@@ -9,6 +9,8 @@ database in DATABASE_URL). Both run in this process; the last line is JSON.
 """
 from __future__ import annotations
 
+import _paths  # noqa: F401  (first: fixes sys.path for bench scripts)
+
 import json
 import os
 import statistics
@@ -18,7 +20,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment  # noqa: E402

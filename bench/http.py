@@ -15,11 +15,12 @@ The last line is JSON: instances/s and per-call p50/p95 (ms) for each workload a
 """
 from __future__ import annotations
 
+import _paths  # noqa: F401  (first: fixes sys.path for bench scripts)
+
 import sys
 from pathlib import Path
 
 # This file shares its name with the standard library's `http` package: keep its folder off the path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse  # noqa: E402
 import json  # noqa: E402

@@ -6,6 +6,8 @@ Run from the project root: `.venv/bin/python bench/sandbox.py`. The last line is
 
 from __future__ import annotations
 
+import _paths  # noqa: F401  (first: fixes sys.path for bench scripts)
+
 import json
 import statistics
 import sys
@@ -13,7 +15,6 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from workflows.sandbox import ExpressionEvaluator, ScriptRunner
 
