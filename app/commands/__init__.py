@@ -14,3 +14,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(worker.serve_command)
     from app.commands import payments
     app.cli.add_command(payments.cli)
+    from app.commands import orders
+    app.cli.add_command(orders.cli)
