@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models import ProcessInstance, User
 from app.runtime import get_runtime
 from app.services import processes
+from app.services.demo_customers import load_demo_customers
 from app.services.uow import run_command
 
 cli = AppGroup("demo", help="Demo data for trying Kesu out.")
@@ -45,11 +46,15 @@ DEMO_COMPLAINTS = [
 @cli.command("load")
 @click.option("--password", default="kesu-demo", show_default=True, help="Password of every demo account.")
 def load_command(password: str) -> None:
-    """Create demo staff and start demo complaints, once (a second run changes nothing)."""
+    """Create demo staff, customers with orders, and demo complaints, once (a second run changes nothing)."""
+    now = get_runtime().clock.now()
+    added = run_command(lambda: load_demo_customers(password, now=now))
+    if added:
+        click.echo(f"demo customers: {added} order(s) added (sign in at /account/login, phone 13800000001, "
+                   f"password '{password}')")
     if db.session.execute(select(func.count(User.id))).scalar():
         click.echo("demo data already loaded")
         return
-    now = get_runtime().clock.now()
 
     def load() -> int:
         for username, name, roles, groups in DEMO_STAFF:
