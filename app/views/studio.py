@@ -51,7 +51,8 @@ def import_file() -> Response:
     upload, now = request.files.get("file"), get_runtime().clock.now()
     if upload is None:
         raise ValidationFailed("choose a .bpmn or .dmn file to upload", fields={"file": "required"})
-    data, target = upload.stream.read(studio.MAX_UPLOAD + 1), request.form.get("draft_id", type=int)
+    with upload.stream:
+        data, target = upload.stream.read(studio.MAX_UPLOAD + 1), request.form.get("draft_id", type=int)
     draft, problems = run_command(lambda: studio.import_file(upload.filename or "", data, draft_id=target,
                                                             actor=_actor(), now=now))
     flash(f"Imported {upload.filename}: {len(problems)} validation problem(s).")
