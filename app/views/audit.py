@@ -4,15 +4,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_login import current_user
 
 from app.errors import ValidationFailed
 from app.models import InstanceStatus
-from app.services import audit_console
+from app.services import audit_console, audit_diagram
 from app.views.access import role_required
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
+# The diagram page: bpmn-js styles its SVG inline; scripts only from our own origin, never inline.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
 FORMATS = {"json": ("application/json", audit_console.export_json),
            "csv": ("text/csv; charset=utf-8", audit_console.export_csv)}
 
@@ -72,3 +75,29 @@ def export_instance(instance_id: int, fmt: str) -> Response:
     """Export one instance's history with its verification."""
     return _download([audit_console.instance_record(instance_id, unmasked=_unmasked())], fmt,
                      f"kesu-instance-{instance_id}")
+
+
+@bp.get("/instances/<int:instance_id>/diagram")
+@role_required("auditor")
+def diagram(instance_id: int) -> Response:
+    """The pinned diagram with a slider through the history (bpmn-js, scripts in static/js)."""
+    record = audit_console.instance_record(instance_id, unmasked=_unmasked(), checks=False)
+    response = Response(render_template("audit/diagram.html", record=record))
+    response.headers["Content-Security-Policy"] = CSP
+    return response
+
+
+@bp.get("/instances/<int:instance_id>/diagram.bpmn")
+@role_required("auditor")
+def diagram_file(instance_id: int) -> Response:
+    """The instance's pinned BPMN file that defines its process."""
+    _path, xml = audit_diagram.diagram_xml(instance_id)
+    return Response(xml, mimetype="application/xml")
+
+
+@bp.get("/instances/<int:instance_id>/steps.json")
+@role_required("auditor")
+def diagram_steps(instance_id: int) -> Response:
+    """Every event with its step: the path completed, the open tokens and the data at that step."""
+    return jsonify({"instance_id": instance_id,
+                    "steps": audit_diagram.steps(instance_id, unmasked=_unmasked())})
