@@ -78,6 +78,31 @@ class HumanTaskView:
     priority: int
     due_at: datetime | None
     instructions: str | None
+    summary: TaskSummary = field(default_factory=lambda: TaskSummary())
+
+
+@dataclass(frozen=True)
+class TaskSummary:
+    """What task lists show of a task's data (denormalised onto the task projection)."""
+
+    category: str | None = None
+    emotion: str | None = None
+    order_amount: float | None = None
+    customer: str | None = None
+    complaint_ref: str | None = None
+    requested_by: str | None = None  # the four-eyes requester, when the task has that rule
+
+    @classmethod
+    def of(cls, data: dict[str, Any], four_eyes_variable: str | None) -> TaskSummary:
+        amount = data.get("amount_paid")
+        return cls(_text(data.get("category")), _text(data.get("emotion")),
+                   float(amount) if isinstance(amount, (int, float)) else None,
+                   _text(data.get("customer_name") or data.get("customer_id")), _text(data.get("complaint_id")),
+                   _text(data.get(four_eyes_variable)) if four_eyes_variable else None)
+
+
+def _text(value: Any) -> str | None:
+    return str(value)[:120] if value not in (None, "") else None
 
 
 @dataclass
@@ -338,7 +363,8 @@ class Execution:
                 str(task.id), spec.name, spec.bpmn_name or spec.name, task.workflow.spec.name,
                 self._form_key(task), self._candidate_group(task, props),
                 PRIORITY_RANK.get(str(task.data.get("priority", "medium")), 2), self._due_at(task),
-                (spec.extensions or {}).get("instructionsForEndUser") if hasattr(spec, "extensions") else None))
+                (spec.extensions or {}).get("instructionsForEndUser") if hasattr(spec, "extensions") else None,
+                TaskSummary.of(task.data, props.get("fourEyesVariable"))))
         return views
 
     def timers(self) -> list[tuple[str, str, datetime]]:

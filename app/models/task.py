@@ -25,6 +25,12 @@ class HumanTask(db.Model):
         Index("ix_human_task_queue", "candidate_group", "status", "priority", "created_at"),
         Index("ix_human_task_assignee", "assignee", "status", "created_at"),
         Index("ix_human_task_instance", "instance_id", "status"),
+        # the agent workspace's lists, each read in its sort order (keyset paging)
+        Index("ix_human_task_group_queue", "candidate_group", "status", "assignee", "priority", "created_at", "id"),
+        Index("ix_human_task_my_tasks", "assignee", "status", "priority", "created_at", "id"),
+        Index("ix_human_task_team", "status", "priority", "created_at", "id"),
+        Index("ix_human_task_done_by", "completed_by", "status", "completed_at", "id"),
+        Index("ix_human_task_due", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,3 +50,10 @@ class HumanTask(db.Model):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(80))
+    # denormalised from the task data when the task is projected, so a list is one query
+    category: Mapped[str | None] = mapped_column(String(80))
+    emotion: Mapped[str | None] = mapped_column(String(20))
+    order_amount: Mapped[float | None] = mapped_column()
+    customer: Mapped[str | None] = mapped_column(String(120))
+    complaint_ref: Mapped[str | None] = mapped_column(String(40))
+    requested_by: Mapped[str | None] = mapped_column(String(120))  # four-eyes requester

@@ -67,7 +67,8 @@ def _tasks(instance_id: int, before: dict[str, HumanTaskView], after: dict[str, 
         view = after[task_id]
         if view != before[task_id]:
             db.session.execute(update(table).where(table.c.task_id == task_id).values(
-                priority=view.priority, due_at=view.due_at, candidate_group=view.candidate_group))
+                priority=view.priority, due_at=view.due_at, candidate_group=view.candidate_group,
+                **_summary(view)))
 
 
 def _task_row(instance_id: int, view: HumanTaskView, now: datetime) -> dict[str, Any]:
@@ -75,7 +76,15 @@ def _task_row(instance_id: int, view: HumanTaskView, now: datetime) -> dict[str,
             "name": view.name, "title": view.title, "form_key": view.form_key,
             "candidate_group": view.candidate_group, "assignee": None, "status": TaskStatus.OPEN.value,
             "priority": view.priority, "due_at": view.due_at, "instructions": view.instructions,
-            "created_at": now, "claimed_at": None, "completed_at": None, "completed_by": None}
+            "created_at": now, "claimed_at": None, "completed_at": None, "completed_by": None,
+            **_summary(view)}
+
+
+def _summary(view: HumanTaskView) -> dict[str, Any]:
+    summary = view.summary
+    return {"category": summary.category, "emotion": summary.emotion, "order_amount": summary.order_amount,
+            "customer": summary.customer, "complaint_ref": summary.complaint_ref,
+            "requested_by": summary.requested_by}
 
 
 def _timers(instance_id: int, before: dict[str, tuple[str, datetime]],
