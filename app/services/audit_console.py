@@ -6,6 +6,7 @@ import io
 import json
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timezone
+from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
 from sqlalchemy import Select, select
@@ -13,7 +14,7 @@ from sqlalchemy import Select, select
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.models import InstanceStatus, ProcessDefinition, ProcessEvent, ProcessInstance
-from app.services import audit, processes
+from app.services import audit, audit_outcomes, processes
 from app.services.audit_replay import replay_instance
 from workflows.persistence import canonical_json
 
@@ -34,6 +35,10 @@ class AuditFilter:
     version: int | None = None
     date_from: date | None = None
     date_to: date | None = None
+    refunded_min: Decimal | None = None
+    refunded_max: Decimal | None = None
+    sla_breached: str = ""
+    reopened: str = ""
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> AuditFilter:
@@ -45,7 +50,9 @@ class AuditFilter:
         if version and not version.isdigit():
             raise ValidationFailed("the process version is a whole number", fields={"version": "e.g. 3"})
         return cls(args.get("key", "").strip(), args.get("order", "").strip(), args.get("customer", "").strip(),
-                   status, int(version) if version else None, _day(args, "date_from"), _day(args, "date_to"))
+                   status, int(version) if version else None, _day(args, "date_from"), _day(args, "date_to"),
+                   _amount(args, "refunded_min"), _amount(args, "refunded_max"),
+                   _yes_no(args, "sla_breached"), _yes_no(args, "reopened"))
 
     def query_args(self) -> dict[str, str]:
         return {k: str(v) for k, v in asdict(self).items() if v not in ("", None)}
@@ -59,6 +66,39 @@ def _day(args: Mapping[str, str], name: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise ValidationFailed(f"'{value}' is not a date", fields={name: "use YYYY-MM-DD, e.g. 2026-01-31"}) from None
+
+
+def _amount(args: Mapping[str, str], name: str) -> Decimal | None:
+    value = args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite() or amount < 0:
+        raise ValidationFailed(f"'{value}' is not an amount", fields={name: "a number of yuan, e.g. 50 or 12.5"})
+    return amount
+
+
+def _yes_no(args: Mapping[str, str], name: str) -> str:
+    value = args.get(name, "").strip()
+    if value not in ("", "yes", "no"):
+        raise ValidationFailed(f"'{value}' is not yes or no", fields={name: "yes, no or empty for either"})
+    return value
+
+
+def _outcomes(query: Select[Any], filters: AuditFilter) -> Select[Any]:
+    """Narrow by refunded amount, SLA breached and reopened."""
+    for flag, ids in ((filters.sla_breached, audit_outcomes.sla_breached),
+                      (filters.reopened, audit_outcomes.reopened)):
+        if flag:
+            match = ProcessInstance.id.in_(ids())
+            query = query.where(match if flag == "yes" else ~match)
+    if filters.refunded_min is not None or filters.refunded_max is not None:
+        query = query.where(ProcessInstance.id.in_(
+            audit_outcomes.refunded_between(filters.refunded_min, filters.refunded_max)))
+    return query
 
 
 def _started_with(query: Select[Any], name: str, value: str) -> Select[Any]:
@@ -87,6 +127,7 @@ def search(filters: AuditFilter) -> list[ProcessInstance]:
         query = query.where(ProcessInstance.created_at >= datetime.combine(filters.date_from, time.min, timezone.utc))
     if filters.date_to:
         query = query.where(ProcessInstance.created_at <= datetime.combine(filters.date_to, time.max, timezone.utc))
+    query = _outcomes(query, filters)
     return list(db.session.execute(query).scalars())
 
 
