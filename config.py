@@ -106,6 +106,15 @@ class Config:
     # and where the scheduler writes them (empty: <instance folder>/anchors).
     AUDIT_ANCHOR_KEY = os.environ.get("KESU_AUDIT_ANCHOR_KEY", "")
     AUDIT_ANCHOR_DIR = os.environ.get("KESU_AUDIT_ANCHOR_DIR", "")
+    # Personal data: these data keys are kept out of hashed event payloads (a token refers to the
+    # personal_data table, erasable per customer); these roles see them unmasked in /audit.
+    AUDIT_PERSONAL_FIELDS = _env_list("KESU_AUDIT_PERSONAL_FIELDS",
+                                      "customer_name,phone,mobile,email,address,contact,id_card")
+    AUDIT_UNMASKED_ROLES = _env_list("KESU_AUDIT_UNMASKED_ROLES", "admin")
+    # Retention: days after completion/cancellation when an instance's working state is purged
+    # (its audit record stays), per process id, e.g. KESU_RETENTION_DAYS="complaint_handling=365".
+    RETENTION_DAYS = {name.strip(): int(days) for name, _, days in
+                      (item.partition("=") for item in _env_list("KESU_RETENTION_DAYS"))}
 
 
 class DevelopmentConfig(Config):
