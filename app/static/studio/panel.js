@@ -47,7 +47,7 @@
     }
 
     function properties(bo) {
-      var props = {}, holder = extension(bo, "spiffworkflow:Properties");
+      var props = {}, holder = extension(bo, "spiffworkflow:properties");
       ((holder && holder.properties) || []).forEach(function (p) { props[p.name] = p.value; });
       return props;
     }
@@ -55,12 +55,12 @@
     function setProperty(element, name, value) {
       var props = properties(element.businessObject);
       if (value) { props[name] = value; } else { delete props[name]; }
-      var list = Object.keys(props).map(function (k) { return moddle.create("spiffworkflow:Property", { name: k, value: props[k] }); });
-      setExtension(element, "spiffworkflow:Properties", list.length ? moddle.create("spiffworkflow:Properties", { properties: list }) : null);
+      var list = Object.keys(props).map(function (k) { return moddle.create("spiffworkflow:property", { name: k, value: props[k] }); });
+      setExtension(element, "spiffworkflow:properties", list.length ? moddle.create("spiffworkflow:properties", { properties: list }) : null);
     }
 
     function serviceTask(element) {
-      var current = extension(element.businessObject, "spiffworkflow:ServiceTaskOperator");
+      var current = extension(element.businessObject, "spiffworkflow:serviceTaskOperator");
       var chosen = current ? current.id : "", values = {};
       ((current && current.parameterList && current.parameterList.parameters) || []).forEach(function (p) { values[p.id] = p.value; });
       var op = select("operator", operators.map(function (o) { return o.name; }), chosen, "choose an operator");
@@ -70,13 +70,13 @@
       var params = el("div", { "class": "params" });
       panel.appendChild(params);
       function write() {
-        if (!op.value) { setExtension(element, "spiffworkflow:ServiceTaskOperator", null); return; }
+        if (!op.value) { setExtension(element, "spiffworkflow:serviceTaskOperator", null); return; }
         var list = Array.prototype.map.call(params.querySelectorAll("input"), function (i) {
-          return moddle.create("spiffworkflow:Parameter", { id: i.name, type: "any", value: i.value });
+          return moddle.create("spiffworkflow:parameter", { id: i.name, type: "any", value: i.value });
         });
-        var value = moddle.create("spiffworkflow:ServiceTaskOperator", { id: op.value, resultVariable: result.value || undefined,
-          parameterList: moddle.create("spiffworkflow:Parameters", { parameters: list }) });
-        setExtension(element, "spiffworkflow:ServiceTaskOperator", value);
+        var value = moddle.create("spiffworkflow:serviceTaskOperator", { id: op.value, resultVariable: result.value || undefined,
+          parameterList: moddle.create("spiffworkflow:parameters", { parameters: list }) });
+        setExtension(element, "spiffworkflow:serviceTaskOperator", value);
       }
       function showParams() {
         params.innerHTML = "";

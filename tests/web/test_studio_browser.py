@@ -1,0 +1,76 @@
+"""An analyst edits a process in the studio in a real browser; a second analyst approves and deploys."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.services.uow import run_command
+from tests.support.studio import add_analysts, deploy_leave
+
+VENDOR = Path(__file__).resolve().parents[2] / "app" / "static" / "vendor" / "bpmn-js" / "bpmn-modeler.production.min.js"
+pytestmark = pytest.mark.skipif(not VENDOR.exists(), reason="front-end packages not vendored: run `make install` (needs npm)")
+
+
+def _sign_in(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "kesu-demo")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def _set(page, name: str, value: str) -> None:  # type: ignore[no-untyped-def]
+    page.fill(f"#panel input[name={name}]", value)
+    page.press(f"#panel input[name={name}]", "Tab")
+
+
+def test_analyst_edits_validates_and_a_second_analyst_deploys(committed_app, live_server, page, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with committed_app.app_context():
+        now = committed_app.extensions["kesu.runtime"].clock.now()
+        run_command(lambda: (add_analysts(now), deploy_leave(now)))
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 and "favicon" not in r.url else None)
+    _sign_in(page, live_server, "li")
+    page.goto(f"{live_server}/studio")
+    page.fill("input[name=name]", "second check")
+    page.click("text=Create draft")
+    page.click("text=bpmn/leave_request.bpmn")
+    page.wait_for_selector("#studio-editor[data-ready=true]")
+    page.click(".djs-element[data-element-id=done]")
+    page.click(".djs-context-pad [data-action='delete']")
+    page.click(".djs-element[data-element-id=review]")
+    page.click(".djs-context-pad [data-action='append.append-task']")
+    page.keyboard.press("Escape")
+    page.click(".djs-context-pad [data-action='replace']")
+    page.click("[data-id='replace-with-user-task']")
+    page.wait_for_selector("#panel select[name=candidateGroups]")
+    new_task = page.eval_on_selector(".djs-element.selected", "e => e.dataset.elementId")
+    page.click(".djs-context-pad [data-action='append.end-event']")
+    page.keyboard.press("Escape")
+    page.click(f".djs-element[data-element-id='{new_task}']")
+    _set(page, "candidateGroupsExpression", "group +")
+    page.click("#save")
+    problem = page.wait_for_selector(f"#problems li[data-element-id='{new_task}']")
+    assert f"[{new_task}]: candidate group expression `group +` refused: syntax error" in problem.inner_text()
+    page.click(".djs-container", position={"x": 5, "y": 5})
+    problem.click()
+    assert "kesu-focus" in page.get_attribute(f".djs-element[data-element-id='{new_task}']", "class")
+    _set(page, "candidateGroupsExpression", "")
+    page.select_option("#panel select[name=candidateGroups]", "supervisors")
+    page.click("#save")
+    page.wait_for_selector("#problems li.ok")
+    page.screenshot(path=str(tmp_path / "studio-modeler.png"), full_page=True)
+    page.click("text=← second check")
+    page.click("#request_review")
+    page.wait_for_selector(".status-in_review")
+    page.click("text=Sign out")
+    _sign_in(page, live_server, "wang")
+    page.goto(f"{live_server}/studio")
+    page.click("text=second check")
+    page.click("#approve")
+    page.click("#deploy")
+    assert "Deployed as a new version" in page.inner_text(".flash")
+    assert "Deployed as v2" in page.content()
+    assert errors == [], errors
