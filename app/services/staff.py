@@ -1,0 +1,91 @@
+"""Staff administration and who a person stands in for: roles, groups, out-of-office substitutes.
+
+Group membership stays the ``User.groups`` list that the foundation, the API and the engine's
+candidate groups already read; the admin page edits it. Task lists compute visibility from it
+at query time, so a membership change reaches every open task at once (nothing is copied onto
+tasks). Substitutes are rows with a time window, read the same way.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.errors import NotFound, ValidationFailed
+from app.extensions import db
+from app.models import GROUPS, ROLES, Substitution, User
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Whose tasks a user may see and work right now: their own and those of people they stand in for."""
+
+    username: str
+    usernames: tuple[str, ...]
+    groups: tuple[str, ...]
+    is_supervisor: bool
+
+
+def identity(user: User, *, now: datetime) -> Identity:
+    """Return the user's own name and groups plus those of everyone they substitute for at ``now``."""
+    absent = list(db.session.execute(select(Substitution.absent_username).where(
+        Substitution.substitute_username == user.username, Substitution.ends_at > now,
+        Substitution.starts_at <= now)).scalars())
+    groups = set(user.groups or [])
+    if absent:
+        for member_groups in db.session.execute(select(User.groups).where(User.username.in_(absent))).scalars():
+            groups.update(member_groups or [])
+    return Identity(user.username, (user.username, *sorted(set(absent))), tuple(sorted(groups)),
+                    user.has_role("supervisor"))
+
+
+def list_staff() -> list[User]:
+    """Return every staff account by username."""
+    return list(db.session.execute(select(User).order_by(User.username)).scalars())
+
+
+def update_staff(username: str, *, roles: list[str], groups: list[str], is_active: bool) -> User:
+    """Set a staff member's roles, groups and whether they may sign in."""
+    user = _user(username)
+    problems = {}
+    if unknown := sorted(set(roles) - set(ROLES)):
+        problems["roles"] = f"unknown role {', '.join(unknown)}; choose from {', '.join(ROLES)}"
+    if unknown := sorted(set(groups) - set(GROUPS)):
+        problems["groups"] = f"unknown group {', '.join(unknown)}; choose from {', '.join(GROUPS)}"
+    if problems:
+        raise ValidationFailed(f"{username} was not changed", fields=problems)
+    user.roles, user.groups, user.is_active_account = sorted(set(roles)), sorted(set(groups)), is_active
+    db.session.flush()
+    return user
+
+
+def add_substitution(absent: str, substitute: str, *, starts_at: datetime, ends_at: datetime, actor: str,
+                     now: datetime) -> Substitution:
+    """Let ``substitute`` see and work ``absent``'s tasks between the two times."""
+    problems = {}
+    if absent == substitute:
+        problems["substitute"] = "choose someone other than the absent person"
+    if ends_at <= starts_at:
+        problems["ends_at"] = "the end must be after the start"
+    if problems:
+        raise ValidationFailed("the substitute was not added", fields=problems)
+    _user(absent), _user(substitute)
+    row = Substitution(absent_username=absent, substitute_username=substitute, starts_at=starts_at,
+                       ends_at=ends_at, created_by=actor, created_at=now)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def current_substitutions(*, now: datetime) -> list[Substitution]:
+    """Return the substitutions that have not ended yet, soonest first."""
+    return list(db.session.execute(select(Substitution).where(Substitution.ends_at > now)
+                                   .order_by(Substitution.starts_at, Substitution.id)).scalars())
+
+
+def _user(username: str) -> User:
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no staff member is called {username}; check the list on /admin/users")
+    return user

@@ -1,0 +1,155 @@
+"""The agent workspace's task lists: each one indexed query, keyset-paged, with filters and sorts.
+
+Lists: ``mine`` (claimed by me or by someone I stand in for), ``queue`` (unclaimed tasks of my
+groups), ``team`` (every open task; supervisors), ``done`` (completed by me). A page ends with
+a cursor holding the last row's sort values; the next page continues after it (no OFFSET).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable, Mapping
+
+from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_
+
+from app.errors import PermissionDenied, ValidationFailed
+from app.extensions import db
+from app.models import HumanTask, TaskStatus
+from app.services.staff import Identity
+
+PAGE_SIZE = 25
+OPEN = TaskStatus.OPEN.value
+LISTS: dict[str, Callable[[Identity], ColumnElement[bool]]] = {
+    "mine": lambda who: (HumanTask.assignee.in_(who.usernames)) & (HumanTask.status == OPEN),
+    "queue": lambda who: (HumanTask.candidate_group.in_(who.groups)) & (HumanTask.status == OPEN)
+    & HumanTask.assignee.is_(None),
+    "team": lambda who: HumanTask.status == OPEN,
+    "done": lambda who: (HumanTask.completed_by == who.username)
+    & (HumanTask.status == TaskStatus.COMPLETED.value),
+}
+SUPERVISOR_LISTS = ("team",)
+# sort name -> (columns, descending); the last column is always the unique id
+SORTS: dict[str, tuple[tuple[Any, ...], bool]] = {
+    "priority": ((HumanTask.priority, HumanTask.created_at, HumanTask.id), False),
+    "oldest": ((HumanTask.created_at, HumanTask.id), False),
+    "newest": ((HumanTask.created_at, HumanTask.id), True),
+    "done": ((HumanTask.completed_at, HumanTask.id), True),
+}
+FILTERS = {"category": HumanTask.category, "emotion": HumanTask.emotion, "group": HumanTask.candidate_group}
+PRIORITY_NAMES = {1: "high", 2: "medium", 3: "low"}
+
+
+@dataclass(frozen=True)
+class TaskQuery:
+    """What a list page asked for, parsed from its query string."""
+
+    list_name: str = "queue"
+    sort: str = "priority"
+    filters: dict[str, str] = field(default_factory=dict)
+    priority: int | None = None
+    after: str | None = None
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> TaskQuery:
+        list_name = args.get("list", "queue")
+        problems = {}
+        if list_name not in LISTS:
+            problems["list"] = f"choose one of {', '.join(LISTS)}"
+        sort = "done" if list_name == "done" else args.get("sort", "priority")
+        if sort not in SORTS:
+            problems["sort"] = "choose one of priority, oldest, newest"
+        priority = {v: k for k, v in PRIORITY_NAMES.items()}.get(args.get("priority", ""))
+        if args.get("priority") and priority is None:
+            problems["priority"] = "choose high, medium or low"
+        if problems:
+            raise ValidationFailed("the task list cannot be shown", fields=problems)
+        filters = {k: args[k] for k in FILTERS if args.get(k)}
+        return cls(list_name, sort, filters, priority, args.get("after") or None)
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    rows: list[HumanTask]
+    next_cursor: str | None
+
+
+def list_tasks(who: Identity, query: TaskQuery, *, limit: int = PAGE_SIZE) -> TaskPage:
+    """Return one page of a list, in its sort order, after the query's cursor."""
+    if query.list_name in SUPERVISOR_LISTS and not who.is_supervisor:
+        raise PermissionDenied("the team list is for supervisors; use My tasks or My groups' queue")
+    columns, descending = SORTS[query.sort]
+    statement = select(HumanTask).where(LISTS[query.list_name](who))
+    statement = _filtered(statement, query)
+    if query.after:
+        key = tuple_(*columns)
+        values = [literal(v, c.type) for v, c in zip(_decode(query.after, columns), columns)]
+        statement = statement.where(key < tuple_(*values) if descending else key > tuple_(*values))
+    order = [c.desc() for c in columns] if descending else list(columns)
+    rows = list(db.session.execute(statement.order_by(*order).limit(limit + 1)).scalars())
+    cursor = _encode(rows[limit - 1], columns) if len(rows) > limit else None
+    return TaskPage(rows[:limit], cursor)
+
+
+def _filtered(statement: Select[Any], query: TaskQuery) -> Select[Any]:
+    for name, value in query.filters.items():
+        statement = statement.where(FILTERS[name] == value)
+    if query.priority is not None:
+        statement = statement.where(HumanTask.priority == query.priority)
+    return statement
+
+
+def _encode(row: HumanTask, columns: tuple[Any, ...]) -> str:
+    values = [getattr(row, column.key) for column in columns]
+    return "~".join(v.isoformat() if isinstance(v, datetime) else str(v) for v in values)
+
+
+def _decode(cursor: str, columns: tuple[Any, ...]) -> list[Any]:
+    parts = cursor.split("~")
+    try:
+        if len(parts) != len(columns):
+            raise ValueError(cursor)
+        return [_parse(part, column.key) for part, column in zip(parts, columns)]
+    except ValueError:
+        raise ValidationFailed("the page cursor is not valid",
+                               fields={"after": "start again from the first page"}) from None
+
+
+def _parse(text: str, key: str) -> Any:
+    return datetime.fromisoformat(text) if key.endswith("_at") else int(text)
+
+
+def sla_state(task: HumanTask, *, now: datetime) -> str:
+    """Return ok, amber (half the time used), red (four fifths used) or breached."""
+    if task.due_at is None or task.status != OPEN:
+        return "none"
+    remaining, window = task.due_at - now, task.due_at - task.created_at
+    if remaining <= timedelta(0):
+        return "breached"
+    used = 1 - remaining / window if window > timedelta(0) else 1.0
+    return "red" if used >= 0.8 else "amber" if used >= 0.5 else "ok"
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The supervisor's picture: breaches, near-breaches and the open work per agent and group."""
+
+    breached: list[HumanTask]
+    near_breach: list[HumanTask]
+    per_agent: list[tuple[str, int]]
+    per_group: list[tuple[str, int, int]]  # group, open, unclaimed
+
+
+def supervisor_overview(*, now: datetime, near: timedelta = timedelta(hours=1), limit: int = 50) -> Overview:
+    """Return SLA breaches (due before now), near-breaches (due within ``near``) and workloads."""
+    due = select(HumanTask).where(HumanTask.status == OPEN, HumanTask.due_at.is_not(None))
+    breached = db.session.execute(due.where(HumanTask.due_at <= now).order_by(HumanTask.due_at).limit(limit))
+    soon = db.session.execute(due.where(HumanTask.due_at > now, HumanTask.due_at <= now + near)
+                              .order_by(HumanTask.due_at).limit(limit))
+    per_agent = db.session.execute(
+        select(HumanTask.assignee, func.count()).where(HumanTask.status == OPEN, HumanTask.assignee.is_not(None))
+        .group_by(HumanTask.assignee).order_by(func.count().desc(), HumanTask.assignee))
+    per_group = db.session.execute(
+        select(HumanTask.candidate_group, func.count(), func.count() - func.count(HumanTask.assignee))
+        .where(HumanTask.status == OPEN).group_by(HumanTask.candidate_group).order_by(HumanTask.candidate_group))
+    return Overview(list(breached.scalars()), list(soon.scalars()), [tuple(r) for r in per_agent],
+                    [(g or "-", n, u) for g, n, u in per_group])

@@ -1,0 +1,122 @@
+"""The agent workspace: task lists, the task page, claiming, and the supervisor view."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from app.errors import ValidationFailed
+from app.runtime import get_runtime
+from app.services import staff, task_claims, task_lists, task_page, task_work
+from app.services.uow import run_command
+from app.views.access import role_required
+
+bp = Blueprint("tasks", __name__, url_prefix="/tasks")
+STAFF = ("agent", "expert", "qa", "supervisor", "finance")
+
+
+def _who() -> staff.Identity:
+    return staff.identity(current_user, now=get_runtime().clock.now())
+
+
+@bp.get("")
+@role_required(*STAFF)
+def index() -> str:
+    """Show one task list with its filters; htmx refreshes the rows in place."""
+    query = task_lists.TaskQuery.from_args(request.args)
+    page = task_lists.list_tasks(_who(), query)
+    template = "tasks/_rows.html" if request.headers.get("HX-Request") else "tasks/index.html"
+    return render_template(template, page=page, query=query, now=get_runtime().clock.now(),
+                           sla_state=task_lists.sla_state, priorities=task_lists.PRIORITY_NAMES,
+                           lists=task_lists.LISTS)
+
+
+@bp.get("/<task_id>")
+@role_required(*STAFF)
+def show(task_id: str) -> str:
+    """Show a task with its complaint, timeline, form, reply templates and comments."""
+    who, now, task = _who(), get_runtime().clock.now(), task_work.get_task(task_id)
+    task_claims.ensure_may_work(who, task)
+    context = task_page.page_context(task, who=who, now=now)
+    chosen = next((t for t in context["templates"] if str(t.id) == request.args.get("template")), None)
+    reply = task_page.fill_template(chosen, context["values"]) if chosen else ""
+    return render_template("tasks/show.html", who=who, now=now, errors={}, submitted={"reply": reply},
+                           sla_state=task_lists.sla_state, **context)
+
+
+@bp.post("/<task_id>/complete")
+@role_required(*STAFF)
+def complete(task_id: str) -> Response | tuple[str, int]:
+    """Submit the task's form; wrong fields come back with a message each."""
+    who, now, task = _who(), get_runtime().clock.now(), task_work.get_task(task_id)
+    data = task_page.parse_submission(task_work.task_form(task), request.form.to_dict())
+    try:
+        run_command(lambda: task_claims.complete(task_id, data, who=who, now=now))
+    except ValidationFailed as error:
+        context = task_page.page_context(task, who=who, now=now)
+        flash(error.message)
+        return render_template("tasks/show.html", who=who, now=now, errors=error.fields,
+                               submitted=request.form, sla_state=task_lists.sla_state, **context), 422
+    flash("Done: the task is completed.")
+    return redirect(url_for("tasks.index", list="mine"))
+
+
+@bp.post("/<task_id>/claim")
+@role_required(*STAFF)
+def claim(task_id: str) -> Response:
+    """Claim the task (one of several concurrent claims wins)."""
+    who, now = _who(), get_runtime().clock.now()
+    run_command(lambda: task_claims.claim(task_id, who=who, now=now))
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.post("/<task_id>/unclaim")
+@role_required(*STAFF)
+def unclaim(task_id: str) -> Response:
+    """Give the task back to its group."""
+    who, now = _who(), get_runtime().clock.now()
+    run_command(lambda: task_claims.unclaim(task_id, who=who, now=now))
+    flash("The task is back in its group's queue.")
+    return redirect(url_for("tasks.index", list="queue"))
+
+
+@bp.post("/<task_id>/reassign")
+@role_required("supervisor")
+def reassign(task_id: str) -> Response:
+    """Give the task to another staff member."""
+    who, now, target = _who(), get_runtime().clock.now(), request.form.get("username", "")
+    run_command(lambda: task_claims.reassign(task_id, target, who=who, now=now))
+    flash(f"Reassigned to {target}.")
+    return redirect(request.referrer or url_for("tasks.supervisor"))
+
+
+@bp.post("/<task_id>/comment")
+@role_required(*STAFF)
+def comment(task_id: str) -> Response:
+    """Add an internal comment to the task's complaint."""
+    who, now, task = _who(), get_runtime().clock.now(), task_work.get_task(task_id)
+    task_claims.ensure_may_work(who, task)
+    run_command(lambda: task_page.add_comment(task.instance_id, request.form.get("body", ""),
+                                              author=who.username, now=now))
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.post("/<task_id>/correct")
+@role_required(*STAFF)
+def correct(task_id: str) -> Response:
+    """Record the right category and emotion for the complaint (feeds retraining)."""
+    who, now, task = _who(), get_runtime().clock.now(), task_work.get_task(task_id)
+    task_claims.ensure_may_work(who, task)
+    run_command(lambda: task_page.correct_classification(
+        task, request.form.get("category", ""), request.form.get("emotion", ""), who=who, now=now))
+    flash("Thank you: the correction is stored for the next training run.")
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.get("/supervisor")
+@role_required("supervisor")
+def supervisor() -> str:
+    """Show SLA breaches, near-breaches and the workload per agent and group."""
+    now = get_runtime().clock.now()
+    return render_template("tasks/supervisor.html", overview=task_lists.supervisor_overview(now=now), now=now,
+                           staff=staff.list_staff(), sla_state=task_lists.sla_state)
