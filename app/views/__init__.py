@@ -30,6 +30,9 @@ def register_blueprints(app: Flask) -> None:
     from app.views import complaints, portal
     app.register_blueprint(portal.bp)
     app.register_blueprint(complaints.bp)
+    from app.views import admin, tasks
+    app.register_blueprint(tasks.bp)
+    app.register_blueprint(admin.bp)
 
     from app.api import register_api
     register_api(app)
