@@ -1,4 +1,4 @@
-"""`flask audit verify [ID] [--anchor FILE]`, `flask audit anchor`, `flask audit replay ID`."""
+"""`flask audit verify [ID] [--anchor FILE]`, `anchor`, `replay ID`, `erase-customer ID`, `purge`."""
 from __future__ import annotations
 
 import sys
@@ -11,8 +11,11 @@ from flask.cli import AppGroup
 from app.errors import ValidationFailed
 from app.runtime import get_runtime
 from app.services.audit import verify_chains
+from app.services.audit_personal import erase_customer
 from app.services.audit_anchor import anchor_folder, check_anchor, load_anchor, write_anchor
 from app.services.audit_replay import replay_instance
+from app.services.audit_retention import purge_expired
+from app.services.uow import run_command
 
 cli = AppGroup("audit", help="Check the tamper-evident process history.")
 
@@ -55,3 +58,22 @@ def replay_command(instance_id: int) -> None:
     click.echo(report.describe())
     if not report.identical:
         sys.exit(1)
+
+
+@cli.command("erase-customer")
+@click.argument("customer_id")
+@click.option("--actor", default="cli", show_default=True, help="Who asked for the erasure (recorded).")
+def erase_customer_command(customer_id: str, actor: str) -> None:
+    """Erase a customer's personal data (kept outside the hash chain); the chain still verifies."""
+    now = get_runtime().clock.now()
+    result = run_command(lambda: erase_customer(customer_id, actor=actor, now=now))
+    click.echo(f"erased {result['values_erased']} personal value(s) of customer {customer_id} "
+               f"in {len(result['instances'])} instance(s); recorded in the system chain")
+
+
+@cli.command("purge")
+def purge_command() -> None:
+    """Purge the working state of closed instances older than their process's RETENTION_DAYS now."""
+    now = get_runtime().clock.now()
+    purged = run_command(lambda: purge_expired(now))
+    click.echo(f"purged the working state of {len(purged)} instance(s)")

@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select
 
 from app.extensions import db
 from app.models import GENESIS_HASH, ProcessEvent, ProcessInstance
+from app.services.audit_personal import redact
 from workflows.engine import Event
 from workflows.persistence import canonical_json
 
@@ -50,7 +51,7 @@ def chain_events(stream: str, instance_id: int | None, events: Iterable[Event], 
         seq += 1
         row = {"stream": stream, "seq": seq, "instance_id": instance_id, "event_type": event.type,
                "task_id": event.task_id, "task_name": event.task_name, "actor": event.actor or actor,
-               "occurred_at": now, "payload": canonical_json(event.payload)}
+               "occurred_at": now, "payload": canonical_json(redact(instance_id, event.payload, now))}
         row["prev_hash"] = prev
         row["hash"] = prev = event_hash(prev, _record(row))
         rows.append(row)

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.models import ProcessEvent
+from app.services.audit_retention import register_retention
 from workflows.persistence import canonical_json
 
 ANCHOR_EVERY_SECONDS = 3600
@@ -119,5 +120,6 @@ def anchor_chore(now: datetime) -> None:
 
 
 def register_audit(runtime: Any) -> None:
-    """Register the periodic anchor chore."""
+    """Register the periodic anchor and retention chores."""
     runtime.register_chore("audit.anchor", anchor_chore, every_seconds=ANCHOR_EVERY_SECONDS)
+    register_retention(runtime)

@@ -14,7 +14,7 @@ from sqlalchemy import Select, select
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.models import InstanceStatus, ProcessDefinition, ProcessEvent, ProcessInstance
-from app.services import audit, audit_outcomes, processes
+from app.services import audit, audit_outcomes, audit_personal, audit_retention, processes
 from app.services.audit_replay import replay_instance
 from workflows.persistence import canonical_json
 
@@ -134,7 +134,8 @@ def search(filters: AuditFilter) -> list[ProcessInstance]:
 def mask(value: Any) -> Any:
     """Replace customer contact data (by key) with a mask, at any depth."""
     if isinstance(value, dict):
-        return {k: MASK if k in PERSONAL_KEYS and v not in (None, "") else mask(v) for k, v in value.items()}
+        return {k: MASK if k in PERSONAL_KEYS and v not in (None, "", audit_personal.ERASED) else mask(v)
+                for k, v in value.items()}
     if isinstance(value, list):
         return [mask(v) for v in value]
     return value
@@ -143,11 +144,11 @@ def mask(value: Any) -> Any:
 def history(instance_id: int, *, unmasked: bool = False) -> list[dict[str, Any]]:
     """Every event of an instance, oldest first, with its payload parsed (and masked unless allowed)."""
     processes.get_instance(instance_id)
-    rows = db.session.execute(select(ProcessEvent).where(ProcessEvent.instance_id == instance_id)
-                              .order_by(ProcessEvent.seq)).scalars()
+    rows = list(db.session.execute(select(ProcessEvent).where(ProcessEvent.instance_id == instance_id)
+                                   .order_by(ProcessEvent.seq)).scalars())
+    payloads = audit_personal.resolve([json.loads(row.payload) for row in rows])
     events = []
-    for row in rows:
-        payload = json.loads(row.payload)
+    for row, payload in zip(rows, payloads):
         events.append({"id": row.id, "seq": row.seq, "occurred_at": row.occurred_at.isoformat(),
                        "event_type": row.event_type, "task_id": row.task_id, "task_name": row.task_name,
                        "actor": row.actor, "payload": payload if unmasked else mask(payload), "hash": row.hash})
@@ -159,7 +160,8 @@ def instance_record(instance_id: int, *, unmasked: bool = False, checks: bool = 
     instance = processes.get_instance(instance_id)
     record: dict[str, Any] = {
         "id": instance.id, "process_id": instance.process_id, "business_key": instance.business_key,
-        "status": instance.status, "version": instance.definition.version,
+        "status": instance.status, "purged": audit_retention.is_purged(instance),
+        "version": instance.definition.version,
         "version_hash": instance.definition.content_hash, "started_by": instance.started_by,
         "created_at": instance.created_at.isoformat(),
         "completed_at": instance.completed_at.isoformat() if instance.completed_at else None,

@@ -6,16 +6,17 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import ProcessEvent
 from app.runtime import get_runtime
-from app.services import definitions, processes
+from app.services import audit_personal, definitions, processes
 from workflows.replay import RecordedEvent, ReplayReport, parse_payload, replay
 
 
 def recorded_events(instance_id: int) -> list[RecordedEvent]:
     """The instance's history, in chain order, as replay reads it."""
-    rows = db.session.execute(select(ProcessEvent).where(ProcessEvent.instance_id == instance_id)
-                              .order_by(ProcessEvent.seq)).scalars()
-    return [RecordedEvent(r.seq, r.event_type, r.task_id, r.task_name, r.actor, r.occurred_at,
-                          parse_payload(r.payload)) for r in rows]
+    rows = list(db.session.execute(select(ProcessEvent).where(ProcessEvent.instance_id == instance_id)
+                                   .order_by(ProcessEvent.seq)).scalars())
+    payloads = audit_personal.resolve([parse_payload(r.payload) for r in rows])  # personal values back
+    return [RecordedEvent(r.seq, r.event_type, r.task_id, r.task_name, r.actor, r.occurred_at, payload)
+            for r, payload in zip(rows, payloads)]
 
 
 def replay_instance(instance_id: int) -> ReplayReport:

@@ -27,8 +27,9 @@ def audit_json(value: Any) -> str:
 
 
 def _unmasked() -> bool:
-    allowed = current_app.config.get("AUDIT_UNMASKED_ROLES") or ("admin",)
-    return any(current_user.has_role(role) for role in allowed)
+    """Whether the user holds one of AUDIT_UNMASKED_ROLES (literally: admin sees masks unless listed)."""
+    allowed = set(current_app.config.get("AUDIT_UNMASKED_ROLES") or ())
+    return bool(allowed & set(current_user.roles or ()))
 
 
 def _download(records: list[dict[str, Any]], fmt: str, name: str) -> Response:
