@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.errors import NotFound
 from app.extensions import db
 from app.models import ApiToken, User
+from app.services import audit
 
 TOKEN_PREFIX = "kesu_"
 # last_used_at is a hint for admins, not an audit record: write it at most this often.
@@ -21,7 +22,7 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def issue_token(username: str, *, name: str, now: datetime) -> tuple[str, ApiToken]:
+def issue_token(username: str, *, name: str, now: datetime, actor: str | None = None) -> tuple[str, ApiToken]:
     """Create a token for an active staff member; return the token (never stored) and its row."""
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None or not user.is_active:
@@ -30,6 +31,9 @@ def issue_token(username: str, *, name: str, now: datetime) -> tuple[str, ApiTok
     row = ApiToken(token_sha256=token_digest(token), name=name, user_id=user.id, created_at=now)
     db.session.add(row)
     db.session.flush()
+    audit.record_system_event("api_token.created", {"token_id": row.id, "name": name, "user": username,
+                                                    "before": None, "after": {"token_id": row.id, "revoked": False}},
+                              actor=actor or username, now=now)
     return token, row
 
 
@@ -45,10 +49,14 @@ def user_for_token(token: str, *, now: datetime) -> User | None:
     return row.user
 
 
-def revoke_token(token_id: int, *, now: datetime) -> ApiToken:
+def revoke_token(token_id: int, *, now: datetime, actor: str | None = None) -> ApiToken:
     """Revoke a token; requests carrying it are refused from now on."""
     row = db.session.get(ApiToken, token_id)
     if row is None:
         raise NotFound(f"API token {token_id} does not exist")
-    row.revoked_at = row.revoked_at or now
+    if row.revoked_at is None:
+        row.revoked_at = now
+        audit.record_system_event("api_token.revoked", {
+            "token_id": row.id, "name": row.name, "user": row.user.username, "before": {"revoked": False},
+            "after": {"revoked": True}}, actor=actor, now=now)
     return row

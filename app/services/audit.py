@@ -82,6 +82,13 @@ def record_system_event(event_type: str, payload: dict[str, Any], *, actor: str 
     append_events(SYSTEM_STREAM, None, [Event(event_type, payload, actor=actor)], head=head, now=now)
 
 
+def record_assignment(action: str, task: Any, before: str | None, *, actor: str | None, now: datetime) -> None:
+    """Record a claim, unclaim or reassignment of a human task (before/after assignee) in the system chain."""
+    record_system_event(f"task.{action}", {"task_id": task.task_id, "task_name": task.name,
+                                           "instance_id": task.instance_id, "before": {"assignee": before},
+                                           "after": {"assignee": task.assignee}}, actor=actor, now=now)
+
+
 @dataclass
 class ChainReport:
     """The outcome of checking one or more chains."""

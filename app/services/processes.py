@@ -198,6 +198,7 @@ def claim_task(task_id: str, *, user: str, now: datetime) -> HumanTask:
         raise NotFound(f"task {task_id} does not exist")
     db.session.refresh(task)
     if result.rowcount == 1:
+        audit.record_assignment("claimed", task, None, actor=user, now=now)
         return task
     if task.status != TaskStatus.OPEN.value:
         raise TaskAlreadyCompleted(f"this task was already {task.status}")

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from app.errors import Conflict, NotFound, PermissionDenied, TaskAlreadyCompleted, TaskClaimedByOther
 from app.extensions import db
 from app.models import HumanTask, ProcessInstance, TaskStatus, User
-from app.services import processes
+from app.services import audit, processes
 from app.services.staff import Identity
 from app.services.task_work import get_task
 
@@ -44,7 +44,9 @@ def unclaim(task_id: str, *, who: Identity, now: datetime) -> HumanTask:
         raise Conflict("this task is not claimed by anyone; there is nothing to unclaim")
     if task.assignee not in who.usernames and not who.is_supervisor:
         raise TaskClaimedByOther(f"already claimed by {task.assignee}; only they or a supervisor can unclaim it")
-    return _move(task, None, None)
+    before = task.assignee
+    audit.record_assignment("unclaimed", _move(task, None, None), before, actor=who.username, now=now)
+    return task
 
 
 def reassign(task_id: str, username: str, *, who: Identity, now: datetime) -> HumanTask:
@@ -55,7 +57,9 @@ def reassign(task_id: str, username: str, *, who: Identity, now: datetime) -> Hu
     target = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if target is None or not target.is_active_account:
         raise NotFound(f"no active staff member is called {username}; pick one from the list")
-    return _move(task, username, now)
+    before = task.assignee
+    audit.record_assignment("reassigned", _move(task, username, now), before, actor=who.username, now=now)
+    return task
 
 
 def complete(task_id: str, data: dict[str, Any], *, who: Identity, now: datetime) -> ProcessInstance:

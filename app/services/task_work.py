@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, or_, select, true, update
 from app.errors import Conflict, NotFound, PermissionDenied, TaskAlreadyCompleted, TaskClaimedByOther
 from app.extensions import db
 from app.models import HumanTask, ProcessInstance, TaskStatus, User
-from app.services import definitions, processes
+from app.services import audit, definitions, processes
 
 OVERSEERS = ("supervisor", "auditor")  # may list every task
 
@@ -89,7 +89,9 @@ def unclaim(task_id: str, *, user: User, now: datetime) -> HumanTask:
         .values(assignee=None, claimed_at=None).execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise Conflict("the task changed at the same moment; reload it and try again")
+    before = task.assignee
     db.session.refresh(task)
+    audit.record_assignment("unclaimed", task, before, actor=user.username, now=now)
     return task
 
 
