@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from app.extensions import db
 from app.models import User
 from app.services import api_tokens, definitions
-from tests.support.engine import xml_process
+from tests.support.engine import message_process, xml_process
 from workflows.services import ServiceError
 
 BENCH_MODELS = Path(__file__).resolve().parents[2] / "bench" / "models" / "http"
@@ -34,29 +34,7 @@ FLAKY = xml_process("""<bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing>
   <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="e" />
   <bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>""", process_id="flaky")
 
-WAITER = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="http://kesu.example/t">
-  <bpmn:collaboration id="c"><bpmn:participant id="part" processRef="waiter" />
-    <bpmn:correlationKey name="refund_key"><bpmn:correlationPropertyRef>refund_id</bpmn:correlationPropertyRef></bpmn:correlationKey>
-  </bpmn:collaboration>
-  <bpmn:message id="refund_result" name="refund_result" />
-  <bpmn:correlationProperty id="refund_id" name="refund_id">
-    <bpmn:correlationPropertyRetrievalExpression messageRef="refund_result"><bpmn:formalExpression>refund_id</bpmn:formalExpression>
-    </bpmn:correlationPropertyRetrievalExpression></bpmn:correlationProperty>
-  <bpmn:process id="waiter" isExecutable="true">
-    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="wait" />
-    <bpmn:intermediateCatchEvent id="wait"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-      <bpmn:messageEventDefinition messageRef="refund_result"><bpmn:extensionElements>
-        <spiffworkflow:messageVariable>result</spiffworkflow:messageVariable>
-        <spiffworkflow:processVariableCorrelation><spiffworkflow:propertyId>refund_id</spiffworkflow:propertyId>
-          <spiffworkflow:expression>refund_id</spiffworkflow:expression></spiffworkflow:processVariableCorrelation>
-      </bpmn:extensionElements></bpmn:messageEventDefinition></bpmn:intermediateCatchEvent>
-    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="e" />
-    <bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-  </bpmn:process>
-</bpmn:definitions>"""
+WAITER = message_process("waiter")
 
 ROLES_OF = {"xiaowang": (["agent"], ["tier1"]), "xiaoli": (["agent"], ["tier1"]),
             "zhuanjia": (["expert"], ["tier2"]), "zhuguan": (["supervisor"], ["supervisors"]),

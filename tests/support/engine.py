@@ -48,6 +48,33 @@ def rule_process(decision_id: str = "size") -> str:
       <bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>""")
 
 
+def message_process(process_id: str = "p") -> str:
+    """A process that waits for message `refund_result` correlated on `refund_id` (into `result`)."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="http://kesu.example/t">
+  <bpmn:collaboration id="c"><bpmn:participant id="part" processRef="{process_id}" />
+    <bpmn:correlationKey name="refund_key"><bpmn:correlationPropertyRef>refund_id</bpmn:correlationPropertyRef></bpmn:correlationKey>
+  </bpmn:collaboration>
+  <bpmn:message id="refund_result" name="refund_result" />
+  <bpmn:correlationProperty id="refund_id" name="refund_id">
+    <bpmn:correlationPropertyRetrievalExpression messageRef="refund_result"><bpmn:formalExpression>refund_id</bpmn:formalExpression>
+    </bpmn:correlationPropertyRetrievalExpression></bpmn:correlationProperty>
+  <bpmn:process id="{process_id}" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="wait" />
+    <bpmn:intermediateCatchEvent id="wait"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:messageEventDefinition messageRef="refund_result"><bpmn:extensionElements>
+        <spiffworkflow:messageVariable>result</spiffworkflow:messageVariable>
+        <spiffworkflow:processVariableCorrelation><spiffworkflow:propertyId>refund_id</spiffworkflow:propertyId>
+          <spiffworkflow:expression>refund_id</spiffworkflow:expression></spiffworkflow:processVariableCorrelation>
+      </bpmn:extensionElements></bpmn:messageEventDefinition></bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="e" />
+    <bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
 class EngineHarness:
     """Start and drive executions with one operator registry, one sandbox and a movable clock."""
 

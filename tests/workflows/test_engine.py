@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.support.engine import EngineHarness, bundle_of, event_types, rule_process, xml_process
+from tests.support.engine import EngineHarness, bundle_of, event_types, message_process, rule_process, xml_process
 from workflows.definitions import build_bundle
 from workflows.engine import EngineError
 from workflows.services import ServiceError
@@ -260,34 +260,8 @@ def test_a_loop_too_deep_for_spiffworkflow_is_an_incident_not_a_silent_stall(eng
     assert "more than the limit of 300" in deep.error_message
 
 
-def _message_process() -> str:
-    return """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="http://kesu.example/t">
-  <bpmn:collaboration id="c"><bpmn:participant id="part" processRef="p" />
-    <bpmn:correlationKey name="refund_key"><bpmn:correlationPropertyRef>refund_id</bpmn:correlationPropertyRef></bpmn:correlationKey>
-  </bpmn:collaboration>
-  <bpmn:message id="refund_result" name="refund_result" />
-  <bpmn:correlationProperty id="refund_id" name="refund_id">
-    <bpmn:correlationPropertyRetrievalExpression messageRef="refund_result"><bpmn:formalExpression>refund_id</bpmn:formalExpression>
-    </bpmn:correlationPropertyRetrievalExpression></bpmn:correlationProperty>
-  <bpmn:process id="p" isExecutable="true">
-    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="wait" />
-    <bpmn:intermediateCatchEvent id="wait"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-      <bpmn:messageEventDefinition messageRef="refund_result"><bpmn:extensionElements>
-        <spiffworkflow:messageVariable>result</spiffworkflow:messageVariable>
-        <spiffworkflow:processVariableCorrelation><spiffworkflow:propertyId>refund_id</spiffworkflow:propertyId>
-          <spiffworkflow:expression>refund_id</spiffworkflow:expression></spiffworkflow:processVariableCorrelation>
-      </bpmn:extensionElements></bpmn:messageEventDefinition></bpmn:intermediateCatchEvent>
-    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="e" />
-    <bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-  </bpmn:process>
-</bpmn:definitions>"""
-
-
 def test_a_correlated_message_reaches_its_waiting_catch_event(engine: EngineHarness) -> None:
-    bundle = build_bundle({"bpmn/m.bpmn": _message_process()})
+    bundle = build_bundle({"bpmn/m.bpmn": message_process()})
     execution = engine.start(bundle, "p", {"refund_id": "R-9"})
     [(task_id, name, key)] = execution.message_waits()
     assert (name, key) == ("refund_result", "refund_id=R-9")
