@@ -10,10 +10,8 @@ import _paths  # noqa: F401  (first: fixes sys.path for bench scripts)
 
 import json
 import statistics
-import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
 
 from workflows.sandbox import ExpressionEvaluator, ScriptRunner

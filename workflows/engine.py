@@ -1,4 +1,4 @@
-"""Run commands against one process instance: start, advance, complete a task, fire timers,
+"""Run commands against one process instance: start, complete a task, fire timers,
 deliver messages, settle asynchronous service calls, retry incidents.
 
 An ``Execution`` wraps one SpiffWorkflow instance for the length of one command. It never
@@ -40,7 +40,7 @@ class EngineError(Exception):
     def __init__(self, message: str, *, kind: str = "invalid", fields: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.kind = kind  # not_found | conflict | invalid | forbidden
+        self.kind = kind  # not_found | conflict | task_closed | invalid | forbidden
         self.fields = fields or {}
 
 
@@ -233,16 +233,12 @@ class Execution:
         return cls(load_workflow(snapshot, spec, subprocess_specs), bundle, process_id, context, **kwargs)
 
     # ----------------------------------------------------------------- commands
-    def advance(self) -> None:
-        """Fire whatever timers are due and run engine tasks until the instance waits."""
-        self._run(self._fire_and_advance)
-
     def complete_task(self, task_id: str, data: dict[str, Any], *, actor: str | None) -> None:
         """Complete a ready user task with form data validated against its JSON Schema."""
         task = self._task(task_id)
         if task.state != TaskState.READY or not task.task_spec.manual:
             raise EngineError(f"task '{task.task_spec.bpmn_name or task.task_spec.name}' is no longer "
-                              f"open (it is {REPORTED_STATES.get(task.state, 'not ready')})", kind="conflict")
+                              f"open (it is {REPORTED_STATES.get(task.state, 'not ready')})", kind="task_closed")
         self._check_four_eyes(task, actor)
         schema = self.bundle.forms.get(self._form_key(task) or "")
         if schema is not None:

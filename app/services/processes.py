@@ -144,7 +144,7 @@ def run_on_instance(instance_id: int, command: Callable[[Execution], Any], *, ac
 def _app_error(error: EngineError) -> Exception:
     if error.kind == "invalid":
         return ValidationFailed(error.message, fields=error.fields)
-    if error.kind == "conflict" and "no longer open" in error.message:
+    if error.kind == "task_closed":
         return TaskAlreadyCompleted("this task was already completed by someone else; reload your task list")
     return _ENGINE_ERRORS.get(error.kind, WorkflowError)(error.message)
 

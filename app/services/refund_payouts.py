@@ -77,10 +77,12 @@ def _send(refund_id: int, order: RefundOrder) -> str:
     db.session.commit()  # hold no transaction while the gateway answers
     try:
         answer = gateway.submit(order)
-    except GatewayRefused as refused:
-        return run_command(lambda: _refused(refund_id, refused, _now()))
-    except GatewayUnclear as unclear:
-        return run_command(lambda: _unclear(refund_id, str(unclear), _now()))
+    except GatewayRefused as error:
+        refusal = error  # `except ... as` names are unbound after the block; keep it explicit
+        return run_command(lambda: _refused(refund_id, refusal, _now()))
+    except GatewayUnclear as error:
+        reason = str(error)
+        return run_command(lambda: _unclear(refund_id, reason, _now()))
     return run_command(lambda: _answered(refund_id, answer, "submit", _now()))
 
 
@@ -157,8 +159,9 @@ def query_refund(refund_id: int) -> str:
     db.session.commit()
     try:
         answer = gateway.query(order)
-    except GatewayUnclear as unclear:
-        return run_command(lambda: _query_unclear(refund_id, str(unclear), _now()))
+    except GatewayUnclear as error:
+        reason = str(error)
+        return run_command(lambda: _query_unclear(refund_id, reason, _now()))
     outcome = run_command(lambda: _queried(refund_id, answer, _now()))
     if outcome == "resend":
         return _send(refund_id, order)

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from app.extensions import db, limiter

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 
 from app.errors import NotFound, TaskAlreadyCompleted, TaskClaimedByOther, ValidationFailed
 from app.extensions import db
-from app.models import HumanTask, Job, ProcessDefinition, ProcessEvent, ProcessInstance, Timer
+from app.models import HumanTask, Job, ProcessEvent, ProcessInstance, Timer
 from app.services import audit, jobs, processes
 from app.worker import run_one_job, schedule_tick
 from tests.support.deploy import deploy_engine_files
@@ -185,12 +185,12 @@ def test_audit_verify_finds_the_exact_tampered_event(app, cli_runner, definition
         expected = f"TAMPERED: content does not match its hash (the event was edited) at event id {victim.id}"
     elif tampering == "delete":
         db.session.execute(text("DELETE FROM process_event WHERE id = :id"), {"id": victim.id})
-        expected = f"TAMPERED: sequence gap: expected seq 4, found 5"
+        expected = "TAMPERED: sequence gap: expected seq 4, found 5"
     else:
         db.session.execute(text("UPDATE process_event SET seq = -1 WHERE id = :id"), {"id": events[4].id})
         db.session.execute(text("UPDATE process_event SET seq = 5 WHERE id = :id"), {"id": victim.id})
         db.session.execute(text("UPDATE process_event SET seq = 4 WHERE id = :id"), {"id": events[4].id})
-        expected = f"TAMPERED: prev_hash does not match the previous event"
+        expected = "TAMPERED: prev_hash does not match the previous event"
     db.session.expire_all()
     result = cli_runner.invoke(args=["audit", "verify", str(instance.id)])
     assert result.exit_code == 1

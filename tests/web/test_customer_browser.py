@@ -1,10 +1,8 @@
 """A customer signs in, submits a complaint with two photos, and watches the timeline move."""
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-from PIL import Image
 from sqlalchemy import select
 
 from app.extensions import db

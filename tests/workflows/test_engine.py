@@ -62,7 +62,7 @@ def test_a_completed_task_cannot_be_completed_again(engine: EngineHarness) -> No
     execution.complete_task(task.task_id, {"outcome": "reply", "reply": "好的"}, actor="a")
     with pytest.raises(EngineError, match="no longer open") as caught:
         execution.complete_task(task.task_id, {"outcome": "reply", "reply": "好的"}, actor="b")
-    assert caught.value.kind == "conflict"
+    assert caught.value.kind == "task_closed"
 
 
 def test_boundary_timer_fires_on_the_engine_clock_not_the_wall_clock(engine: EngineHarness) -> None:

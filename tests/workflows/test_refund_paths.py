@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import pytest
-from sqlalchemy import select
 
 from app.errors import FourEyesViolation, ValidationFailed
 from app.extensions import db
