@@ -20,5 +20,5 @@ from app.models.customer import Customer, CustomerToken, UsedLoginLink  # noqa: 
 from app.models.order import Order  # noqa: F401
 from app.models.complaint import Complaint, ComplaintAttachment  # noqa: F401
 from app.models.studio import DraftStatus, StudioDraft, StudioDraftFile  # noqa: F401
-from app.models.workspace import GROUPS, ReplyTemplate, Substitution, TaskComment  # noqa: F401
+from app.models.workspace import GROUPS, ReplyTemplate, Substitution, TaskComment, TaskWorkload  # noqa: F401
 from app.models.personal_data import PersonalData  # noqa: F401

@@ -30,7 +30,10 @@ class HumanTask(db.Model):
         Index("ix_human_task_my_tasks", "assignee", "status", "priority", "created_at", "id"),
         Index("ix_human_task_team", "status", "priority", "created_at", "id"),
         Index("ix_human_task_done_by", "completed_by", "status", "completed_at", "id"),
-        Index("ix_human_task_due", "status", "due_at"),
+        # sorting by SLA due time (migration 0090); the team one also serves the supervisor's breaches
+        Index("ix_human_task_queue_due", "candidate_group", "status", "assignee", "due_at", "id"),
+        Index("ix_human_task_mine_due", "assignee", "status", "due_at", "id"),
+        Index("ix_human_task_team_due", "status", "due_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -52,3 +52,17 @@ class TaskComment(db.Model):
     author: Mapped[str] = mapped_column(String(80))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TaskWorkload(db.Model):
+    """Open human tasks per (candidate group, assignee); '' means no group / unclaimed.
+
+    Written only by database triggers on ``human_task`` (migration 0090), in the same transaction
+    as the task row, so it is exact whoever writes tasks; the application only reads it.
+    """
+
+    __tablename__ = "task_workload"
+
+    candidate_group: Mapped[str] = mapped_column(String(80), primary_key=True)
+    assignee: Mapped[str] = mapped_column(String(80), primary_key=True)
+    open_count: Mapped[int] = mapped_column()

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, case, func, literal, select, tuple_
 
 from app.errors import PermissionDenied, ValidationFailed
 from app.extensions import db
-from app.models import HumanTask, TaskStatus
+from app.models import HumanTask, TaskStatus, TaskWorkload
 from app.services.staff import Identity
 
 PAGE_SIZE = 25
@@ -140,16 +140,31 @@ class Overview:
 
 
 def supervisor_overview(*, now: datetime, near: timedelta = timedelta(hours=1), limit: int = 50) -> Overview:
-    """Return SLA breaches (due before now), near-breaches (due within ``near``) and workloads."""
-    due = select(HumanTask).where(HumanTask.status == OPEN, HumanTask.due_at.is_not(None))
-    breached = db.session.execute(due.where(HumanTask.due_at <= now).order_by(HumanTask.due_at).limit(limit))
-    soon = db.session.execute(due.where(HumanTask.due_at > now, HumanTask.due_at <= now + near)
-                              .order_by(HumanTask.due_at).limit(limit))
-    per_agent = db.session.execute(
-        select(HumanTask.assignee, func.count()).where(HumanTask.status == OPEN, HumanTask.assignee.is_not(None))
-        .group_by(HumanTask.assignee).order_by(func.count().desc(), HumanTask.assignee))
-    per_group = db.session.execute(
-        select(HumanTask.candidate_group, func.count(), func.count() - func.count(HumanTask.assignee))
-        .where(HumanTask.status == OPEN).group_by(HumanTask.candidate_group).order_by(HumanTask.candidate_group))
-    return Overview(list(breached.scalars()), list(soon.scalars()), [tuple(r) for r in per_agent],
-                    [(g or "-", n, u) for g, n, u in per_group])
+    """Return SLA breaches (due before now), near-breaches (due within ``near``) and workloads.
+
+    Breaches are two range reads of the (status, due_at, id) index with a LIMIT; workloads come
+    from ``task_workload``, which database triggers keep exact, so nothing counts open tasks here.
+    """
+    due = select(HumanTask).where(HumanTask.status == OPEN).order_by(HumanTask.due_at, HumanTask.id).limit(limit)
+    breached = db.session.execute(due.where(HumanTask.due_at <= now))
+    soon = db.session.execute(due.where(HumanTask.due_at > now, HumanTask.due_at <= now + near))
+    return Overview(list(breached.scalars()), list(soon.scalars()), workload_per_agent(), workload_per_group())
+
+
+def workload_per_agent() -> list[tuple[str, int]]:
+    """Return (agent, open tasks claimed by them), busiest first."""
+    total = func.sum(TaskWorkload.open_count)
+    rows = db.session.execute(select(TaskWorkload.assignee, total).where(TaskWorkload.assignee != "")
+                              .group_by(TaskWorkload.assignee).having(total > 0)
+                              .order_by(total.desc(), TaskWorkload.assignee))
+    return [(agent, int(n)) for agent, n in rows]
+
+
+def workload_per_group() -> list[tuple[str, int, int]]:
+    """Return (group, open tasks, of which unclaimed) per group; '-' for tasks without a group."""
+    total = func.sum(TaskWorkload.open_count)
+    unclaimed = func.sum(case((TaskWorkload.assignee == "", TaskWorkload.open_count), else_=0))
+    rows = db.session.execute(select(TaskWorkload.candidate_group, total, unclaimed)
+                              .group_by(TaskWorkload.candidate_group).having(total > 0)
+                              .order_by(TaskWorkload.candidate_group))
+    return [(group or "-", int(n), int(u)) for group, n, u in rows]
