@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import ColumnElement, Select, case, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, case, func, literal, select, tuple_, union_all
 
 from app.errors import PermissionDenied, ValidationFailed
 from app.extensions import db
@@ -34,7 +34,9 @@ SORTS: dict[str, tuple[tuple[Any, ...], bool]] = {
     "oldest": ((HumanTask.created_at, HumanTask.id), False),
     "newest": ((HumanTask.created_at, HumanTask.id), True),
     "done": ((HumanTask.completed_at, HumanTask.id), True),
+    "due": ((HumanTask.due_at, HumanTask.id), False),  # SLA due time, tasks without an SLA last
 }
+OPEN_SORTS = ("priority", "due", "oldest", "newest")  # what the open lists offer; done is by completion
 FILTERS = {"category": HumanTask.category, "emotion": HumanTask.emotion, "group": HumanTask.candidate_group}
 PRIORITY_NAMES = {1: "high", 2: "medium", 3: "low"}
 
@@ -56,8 +58,8 @@ class TaskQuery:
         if list_name not in LISTS:
             problems["list"] = f"choose one of {', '.join(LISTS)}"
         sort = "done" if list_name == "done" else args.get("sort", "priority")
-        if sort not in SORTS:
-            problems["sort"] = "choose one of priority, oldest, newest"
+        if list_name != "done" and sort not in OPEN_SORTS:
+            problems["sort"] = f"choose one of {', '.join(OPEN_SORTS)}"
         priority = {v: k for k, v in PRIORITY_NAMES.items()}.get(args.get("priority", ""))
         if args.get("priority") and priority is None:
             problems["priority"] = "choose high, medium or low"
@@ -78,8 +80,9 @@ def list_tasks(who: Identity, query: TaskQuery, *, limit: int = PAGE_SIZE) -> Ta
     if query.list_name in SUPERVISOR_LISTS and not who.is_supervisor:
         raise PermissionDenied("the team list is for supervisors; use My tasks or My groups' queue")
     columns, descending = SORTS[query.sort]
-    statement = select(HumanTask).where(LISTS[query.list_name](who))
-    statement = _filtered(statement, query)
+    statement = _filtered(select(HumanTask).where(LISTS[query.list_name](who)), query)
+    if query.sort == "due":
+        return _due_page(statement, query.after, limit)
     if query.after:
         key = tuple_(*columns)
         values = [literal(v, c.type) for v, c in zip(_decode(query.after, columns), columns)]
@@ -87,6 +90,32 @@ def list_tasks(who: Identity, query: TaskQuery, *, limit: int = PAGE_SIZE) -> Ta
     order = [c.desc() for c in columns] if descending else list(columns)
     rows = list(db.session.execute(statement.order_by(*order).limit(limit + 1)).scalars())
     cursor = _encode(rows[limit - 1], columns) if len(rows) > limit else None
+    return TaskPage(rows[:limit], cursor)
+
+
+def _due_page(statement: Select[Any], after: str | None, limit: int) -> TaskPage:
+    """Page by (due_at, id) with tasks that have no SLA after the rest, in one statement.
+
+    Tuple comparison cannot step past NULLs, so the page is the union of two index range reads,
+    each with its LIMIT: the dated tasks after the cursor, then the undated ones after it.
+    """
+    due, last_id = _decode(after, SORTS["due"][0]) if after else (None, None)
+    undated = statement.where(HumanTask.due_at.is_(None)).order_by(HumanTask.id).limit(limit + 1)
+    if last_id is not None:
+        undated = undated.where(HumanTask.id > last_id)
+    parts = [undated]
+    if due is not None or last_id is None:
+        dated = statement.where(HumanTask.due_at.is_not(None))
+        if due is not None:
+            dated = dated.where(tuple_(HumanTask.due_at, HumanTask.id)
+                                > tuple_(literal(due, HumanTask.due_at.type), literal(last_id)))
+        parts.insert(0, dated.order_by(HumanTask.due_at, HumanTask.id).limit(limit + 1))
+    page = union_all(*(select(part.with_only_columns(HumanTask.id, HumanTask.due_at).subquery())
+                       for part in parts)).subquery()
+    rows = list(db.session.execute(
+        select(HumanTask).join(page, HumanTask.id == page.c.id)
+        .order_by(page.c.due_at.is_(None), page.c.due_at, page.c.id).limit(limit + 1)).scalars())
+    cursor = _encode(rows[limit - 1], SORTS["due"][0]) if len(rows) > limit else None
     return TaskPage(rows[:limit], cursor)
 
 
@@ -100,7 +129,7 @@ def _filtered(statement: Select[Any], query: TaskQuery) -> Select[Any]:
 
 def _encode(row: HumanTask, columns: tuple[Any, ...]) -> str:
     values = [getattr(row, column.key) for column in columns]
-    return "~".join(v.isoformat() if isinstance(v, datetime) else str(v) for v in values)
+    return "~".join(v.isoformat() if isinstance(v, datetime) else "-" if v is None else str(v) for v in values)
 
 
 def _decode(cursor: str, columns: tuple[Any, ...]) -> list[Any]:
@@ -115,6 +144,8 @@ def _decode(cursor: str, columns: tuple[Any, ...]) -> list[Any]:
 
 
 def _parse(text: str, key: str) -> Any:
+    if text == "-" and key == "due_at":
+        return None
     return datetime.fromisoformat(text) if key.endswith("_at") else int(text)
 
 

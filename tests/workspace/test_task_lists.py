@@ -4,8 +4,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from app.errors import PermissionDenied, ValidationFailed
+from app.extensions import db
+from app.models import HumanTask
 from app.services import staff, task_lists
 from app.services.task_lists import TaskQuery
 from tests.workspace.conftest import sign_in
@@ -80,7 +83,7 @@ def test_filters_narrow_the_list(driver, make_staff, clock) -> None:
 
 @pytest.mark.parametrize("args, field, message", [
     ({"list": "everything"}, "list", "choose one of mine, queue, team, done"),
-    ({"sort": "random"}, "sort", "choose one of priority, oldest, newest"),
+    ({"sort": "random"}, "sort", "choose one of priority, due, oldest, newest"),
     ({"priority": "urgent"}, "priority", "choose high, medium or low"),
     ({"after": "garbage"}, "after", "start again from the first page"),
 ])
@@ -121,3 +124,25 @@ def test_supervisor_sees_breaches_and_workload(driver, make_staff, clock) -> Non
     overview = task_lists.supervisor_overview(now=task.due_at + timedelta(minutes=1))
     assert [t.task_id for t in overview.breached] == [task.task_id]
     assert (task.candidate_group, 1, 1) in overview.per_group
+
+
+def test_sorting_by_sla_due_time_pages_dated_tasks_first_then_those_without_an_sla(
+        driver, make_staff, clock) -> None:
+    tasks = []
+    for n in range(5):
+        tasks.append(driver.task(driver.start(complaint_id=f"C-{n}"), "handle"))
+        clock.advance(minutes=1)
+    db.session.execute(update(HumanTask).where(HumanTask.id.in_([tasks[1].id, tasks[3].id])).values(due_at=None))
+    db.session.execute(update(HumanTask).where(HumanTask.id == tasks[4].id)
+                       .values(due_at=tasks[0].due_at - timedelta(hours=1)))
+    who = _who(make_staff("ida", groups=[tasks[0].candidate_group]), clock)
+    seen, cursor = [], None
+    while True:
+        page = task_lists.list_tasks(who, TaskQuery("queue", sort="due", after=cursor), limit=2)
+        seen += [t.complaint_ref for t in page.rows]
+        if not (cursor := page.next_cursor):
+            break
+    assert seen == ["C-4", "C-0", "C-2", "C-1", "C-3"]
+    boss = _who(make_staff("boss", roles=["supervisor"]), clock)
+    first = task_lists.list_tasks(boss, TaskQuery.from_args({"list": "team", "sort": "due"}), limit=3)
+    assert [t.complaint_ref for t in first.rows] == ["C-4", "C-0", "C-2"] and first.next_cursor
