@@ -39,6 +39,9 @@ class Config:
     RULES_DIR = str(BASE_DIR / "rules")
     # Upper bound for one uploaded BPMN/DMN/form file.
     MAX_DIAGRAM_BYTES = int(os.environ.get("KESU_MAX_DIAGRAM_BYTES", 2 * 1024 * 1024))
+    # Upper bound for any request body (Flask refuses larger ones with 413 before reading them);
+    # the studio lowers it per request to what one diagram may take (MAX_DIAGRAM_BYTES, as JSON).
+    MAX_CONTENT_LENGTH = int(os.environ.get("KESU_MAX_CONTENT_LENGTH", 32 * 1024 * 1024))
 
     # Background work: "thread" runs the worker and scheduler inside the web process (the
     # embedded default); "off" leaves them to `flask worker` and `flask scheduler`.
@@ -65,6 +68,9 @@ class Config:
     CLASSIFIER_CONFIDENCE_THRESHOLD = float(os.environ.get("KESU_CLASSIFIER_THRESHOLD", "0.5"))
 
     LOAD_DEMO_DATA = _env_bool("KESU_DEMO_DATA", False)
+    # The shop's time zone: the dashboard's days, weeks and months and the weekly review start at
+    # its midnight (timestamps stay UTC in the database).
+    SHOP_TIMEZONE = os.environ.get("KESU_SHOP_TIMEZONE", "Asia/Shanghai")
 
     # Payments (app/payments). Development and tests talk to the sandbox gateway
     # (`flask payments sandbox --port 5001`, started by `make run`); its keys are public
@@ -102,6 +108,16 @@ class Config:
     # Complaint photos live here, outside the static folder (served only to the owner and staff).
     # Empty: <instance folder>/uploads.
     UPLOAD_DIR = os.environ.get("KESU_UPLOAD_DIR", "")
+    # Stored photos with no complaint row, older than this, are removed by the uploads chore.
+    UPLOAD_ORPHAN_HOURS = int(os.environ.get("KESU_UPLOAD_ORPHAN_HOURS", "24"))
+    # The shop's order API (app/services/order_source.py). Empty: orders come from the local
+    # table only (demo data, `flask orders import`).
+    ORDER_API_URL = os.environ.get("KESU_ORDER_API_URL", "")
+    ORDER_API_TOKEN = os.environ.get("KESU_ORDER_API_TOKEN", "")
+    ORDER_API_CONNECT_TIMEOUT = float(os.environ.get("KESU_ORDER_API_CONNECT_TIMEOUT", "2"))
+    ORDER_API_READ_TIMEOUT = float(os.environ.get("KESU_ORDER_API_READ_TIMEOUT", "5"))
+    ORDER_API_RETRIES = int(os.environ.get("KESU_ORDER_API_RETRIES", "2"))
+    ORDER_API_BACKOFF_SECONDS = float(os.environ.get("KESU_ORDER_API_BACKOFF_SECONDS", "0.2"))
     # Audit anchors: HMAC key for the signed chain-head files (empty: derived from SECRET_KEY)
     # and where the scheduler writes them (empty: <instance folder>/anchors).
     AUDIT_ANCHOR_KEY = os.environ.get("KESU_AUDIT_ANCHOR_KEY", "")

@@ -14,7 +14,8 @@ __all__ = [
 from app.models.classifier import ClassifierModel, LabelCorrection  # noqa: F401
 from app.models.api_token import ApiToken  # noqa: F401
 from app.models.notification import Notification, NotificationStatus  # noqa: F401
-from app.models.knowledge import KnowledgeCase  # noqa: F401
+from app.models.knowledge import KbArticle, KnowledgeCase  # noqa: F401
+from app.models.alert import Alert, AlertKind  # noqa: F401
 from app.models.payment import GatewayNotification, Payment, PaymentAlert, Refund, RefundEvent  # noqa: F401
 from app.models.customer import Customer, CustomerToken, UsedLoginLink  # noqa: F401
 from app.models.order import Order  # noqa: F401
@@ -22,3 +23,4 @@ from app.models.complaint import Complaint, ComplaintAttachment  # noqa: F401
 from app.models.studio import DraftStatus, StudioDraft, StudioDraftFile  # noqa: F401
 from app.models.workspace import GROUPS, ReplyTemplate, Substitution, TaskComment, TaskWorkload  # noqa: F401
 from app.models.personal_data import PersonalData  # noqa: F401
+from app.models.dashboard import ComplaintDaily  # noqa: F401

@@ -1,9 +1,9 @@
 """Complaints as customers submitted them, with their photos; the process instance does the rest."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import UTCDateTime
@@ -19,6 +19,14 @@ class Complaint(db.Model):
         UniqueConstraint("customer_id", "idempotency_key", name="uq_complaint_customer_key"),
         Index("ix_complaint_customer", "customer_id", "created_at"),
         Index("ix_complaint_order_category", "order_id", "category"),
+        # the dashboard (app/services/dashboard.py): percentiles, top lists, open SLA misses
+        Index("ix_complaint_day_response", "created_day", "response_seconds"),
+        Index("ix_complaint_day_resolution", "created_day", "resolution_seconds"),
+        Index("ix_complaint_day_product", "created_day", "product"),
+        Index("ix_complaint_day_region", "created_day", "region"),
+        Index("ix_complaint_unanswered", "first_response_at", "response_due_at"),
+        Index("ix_complaint_unresolved", "resolved_at", "resolution_due_at"),
+        CheckConstraint("csat IS NULL OR csat BETWEEN 1 AND 5", name="csat_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -29,8 +37,24 @@ class Complaint(db.Model):
     contact: Mapped[str | None] = mapped_column(String(120))
     channel: Mapped[str] = mapped_column(String(20))            # web | app
     idempotency_key: Mapped[str | None] = mapped_column(String(120))
+    request_sha256: Mapped[str | None] = mapped_column(String(64))   # what an app sent with that key
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Facts the dashboard reads, kept by app/services/complaint_facts.py as the case moves on.
+    created_day: Mapped[date | None] = mapped_column(Date)        # created_at's day in the shop's time zone
+    case_category: Mapped[str | None] = mapped_column(String(80))  # the category after classification/triage
+    handling_group: Mapped[str | None] = mapped_column(String(80))
+    product: Mapped[str | None] = mapped_column(String(120))       # the order's first item
+    region: Mapped[str | None] = mapped_column(String(40))         # the order's delivery region
+    response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    response_seconds: Mapped[int | None] = mapped_column()
+    resolution_seconds: Mapped[int | None] = mapped_column()
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    satisfied: Mapped[bool | None] = mapped_column()
+    csat: Mapped[int | None] = mapped_column()
 
     order: Mapped[Order] = relationship()
     attachments: Mapped[list[ComplaintAttachment]] = relationship(order_by="ComplaintAttachment.id")

@@ -35,5 +35,6 @@ class Order(db.Model):
     contact_phone: Mapped[str | None] = mapped_column(String(32))
     contact_email: Mapped[str | None] = mapped_column(String(254))
     paid_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    region: Mapped[str | None] = mapped_column(String(40))  # delivery province/region, for the dashboard
 
     customer: Mapped[Customer] = relationship()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.classification.taxonomy import is_category
@@ -17,8 +18,9 @@ from app.models import HumanTask, ProcessInstance, Refund
 from app.models.complaint import Complaint, ComplaintAttachment
 from app.models.customer import Customer
 from app.models.order import Order
-from app.services import orders, processes
+from app.services import complaint_facts, orders, processes
 from app.services.images import CleanImage, ImageRefused, clean_image, store_image
+from app.services.order_source import get_order_source
 
 MAX_TEXT = 300
 MAX_IMAGES = 3
@@ -63,6 +65,7 @@ def submit(customer: Customer, submission: Submission, *, upload_dir: Path, now:
                           created_at=now)
     db.session.add(complaint)
     db.session.flush()
+    complaint_facts.record_intake(complaint, order)
     for image in images:
         db.session.add(ComplaintAttachment(complaint_id=complaint.id, stored_name=store_image(image, upload_dir),
                                            content_type=image.content_type, size=len(image.data),
@@ -79,41 +82,42 @@ def submit(customer: Customer, submission: Submission, *, upload_dir: Path, now:
 def _validate(customer: Customer, submission: Submission) -> tuple[Order, list[CleanImage]]:
     """Check every rule and raise one ValidationFailed listing each failing field."""
     fields: dict[str, str] = {}
-    order = _own_order(customer.id, submission.order_ref)
+    order = _own_order(customer, submission.order_ref)
     if order is None:
-        fields["order_ref"] = "choose one of your own orders"
+        fields["order_ref"] = _("choose one of your own orders")
     if not is_category(submission.category):
-        fields["category"] = "choose a category from the list"
+        fields["category"] = _("choose a category from the list")
     text = submission.description.strip()
     if not text:
-        fields["description"] = "describe the problem in a few words"
+        fields["description"] = _("describe the problem in a few words")
     elif len(text) > MAX_TEXT:
-        fields["description"] = f"is {len(text)} characters; write at most {MAX_TEXT}"
+        fields["description"] = _("is %(count)d characters; write at most %(max)d", count=len(text), max=MAX_TEXT)
     if submission.contact and len(submission.contact) > MAX_CONTACT:
-        fields["contact"] = f"write at most {MAX_CONTACT} characters"
+        fields["contact"] = _("write at most %(max)d characters", max=MAX_CONTACT)
     images = _clean_images(submission.images, fields)
     if fields:
-        raise ValidationFailed("the complaint was not sent; correct the fields listed", fields=fields)
+        raise ValidationFailed(_("the complaint was not sent; correct the fields listed"), fields=fields)
     assert order is not None
     return order, images
 
 
 def _clean_images(raw_images: list[bytes], fields: dict[str, str]) -> list[CleanImage]:
     if len(raw_images) > MAX_IMAGES:
-        fields["images"] = f"{len(raw_images)} photos sent; send at most {MAX_IMAGES}"
+        fields["images"] = _("%(count)d photos sent; send at most %(max)d", count=len(raw_images), max=MAX_IMAGES)
         return []
     cleaned = []
     for number, raw in enumerate(raw_images, start=1):
         try:
             cleaned.append(clean_image(raw))
         except ImageRefused as refused:
-            fields[f"images[{number}]"] = f"photo {number} {refused}"
+            fields[f"images[{number}]"] = _("photo %(number)d %(problem)s", number=number, problem=str(refused))
     return cleaned
 
 
-def _own_order(customer_id: int, order_ref: str) -> Order | None:
+def _own_order(customer: Customer, order_ref: str) -> Order | None:
+    """Return the customer's order from the order source (OrderSystemUnavailable when the shop is down)."""
     try:
-        return orders.customer_order(customer_id, order_ref)
+        return get_order_source().customer_order(customer, order_ref)
     except NotFound:
         return None
 
@@ -134,8 +138,9 @@ def open_duplicate(order: Order, category: str) -> Complaint | None:
 def _refuse_duplicate(order: Order, category: str) -> None:
     earlier = open_duplicate(order, category)
     if earlier is not None:
-        raise DuplicateComplaint(f"complaint {earlier.reference} about this order and problem is still open; "
-                                 f"follow it there instead of sending a new one", complaint_id=earlier.id)
+        raise DuplicateComplaint(_("complaint %(ref)s about this order and problem is still open; "
+                                   "follow it there instead of sending a new one", ref=earlier.reference),
+                                 complaint_id=earlier.id)
 
 
 def start_data(customer: Customer, complaint: Complaint, order: Order, images: int, *,
@@ -165,7 +170,7 @@ def customer_complaint(customer_id: int, complaint_id: int) -> Complaint:
     """Return one of the customer's complaints; another customer's is not found (404)."""
     complaint = db.session.get(Complaint, complaint_id)
     if complaint is None or complaint.customer_id != customer_id:
-        raise NotFound(f"you have no complaint {complaint_id}; open it from your list of complaints")
+        raise NotFound(_("you have no complaint %(id)s; open it from your list of complaints", id=complaint_id))
     return complaint
 
 
@@ -184,7 +189,7 @@ def confirm_resolution(customer: Customer, complaint_id: int, answer: dict[str, 
     complaint = customer_complaint(customer.id, complaint_id)
     task = open_customer_task(complaint)
     if task is None:
-        raise Conflict("this complaint is not waiting for your confirmation; reload the page to see where it is")
+        raise Conflict(_("this complaint is not waiting for your confirmation; reload the page to see where it is"))
     processes.complete_task(task.task_id, answer, actor=f"customer:{customer.id}", now=now)
     return complaint
 

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from app.errors import NotFound, ValidationFailed
@@ -34,6 +35,7 @@ class OrderInput:
     currency: str
     payment_method: str
     paid_at: datetime
+    region: str | None = None  # delivery province/region (optional CSV column "region")
 
 
 def find_or_create_customer(name: str, phone: str | None, email: str | None, *, now: datetime) -> Customer:
@@ -51,9 +53,15 @@ def find_or_create_customer(name: str, phone: str | None, email: str | None, *, 
 def create_order(data: OrderInput, *, now: datetime) -> Order:
     """Write the order, its customer if new, and the payments ``Payment`` refunds are paid against."""
     customer = find_or_create_customer(data.customer_name, data.customer_phone, data.customer_email, now=now)
+    return add_order(customer, data)
+
+
+def add_order(customer: Customer, data: OrderInput) -> Order:
+    """Write the order for a known customer, with the payments ``Payment`` refunds are paid against."""
     order = Order(order_ref=data.order_ref, customer_id=customer.id, items=data.items,
                   amount_paid=data.amount_paid, currency=data.currency, payment_method=data.payment_method,
-                  contact_phone=data.customer_phone, contact_email=data.customer_email, paid_at=data.paid_at)
+                  contact_phone=data.customer_phone, contact_email=data.customer_email, paid_at=data.paid_at,
+                  region=data.region)
     db.session.add(order)
     db.session.add(Payment(order_ref=data.order_ref, provider=data.payment_method,
                            provider_payment_id=f"PAY-{data.order_ref}", amount=data.amount_paid,
@@ -88,7 +96,8 @@ def parse_row(row: dict[str, str]) -> OrderInput:
     return OrderInput(order_ref=ref, customer_name=(row.get("customer_name") or "").strip() or ref,
                       customer_phone=phone, customer_email=email, items=_items(row.get("items") or "[]"),
                       amount_paid=amount, currency=(row.get("currency") or "CNY").strip().upper(),
-                      payment_method=method, paid_at=_time(row.get("paid_at") or ""))
+                      payment_method=method, paid_at=_time(row.get("paid_at") or ""),
+                      region=(row.get("region") or "").strip()[:40] or None)
 
 
 def _items(text: str) -> list[dict[str, Any]]:
@@ -151,8 +160,13 @@ def customer_order(customer_id: int, order_ref: str) -> Order:
     """Return one of the customer's orders; someone else's is not found (404), like a missing one."""
     order = db.session.execute(select(Order).where(Order.order_ref == order_ref)).scalar_one_or_none()
     if order is None or order.customer_id != customer_id:
-        raise NotFound(f"you have no order {order_ref}; choose one of your orders")
+        raise order_not_found(order_ref)
     return order
+
+
+def order_not_found(order_ref: str) -> NotFound:
+    """The one answer for a missing order and for someone else's (they must look the same)."""
+    return NotFound(_("you have no order %(ref)s; choose one of your orders", ref=order_ref))
 
 
 def amount_refunded(order: Order) -> Decimal:

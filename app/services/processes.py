@@ -18,7 +18,7 @@ from app.errors import (Conflict, FourEyesViolation, NotFound, TaskAlreadyComple
 from app.extensions import db
 from app.models import HumanTask, InstanceStatus, MessageWait, ProcessDefinition, ProcessInstance, TaskStatus
 from app.runtime import get_runtime
-from app.services import audit, definitions, jobs, projections
+from app.services import audit, complaint_facts, definitions, jobs, projections
 from workflows.engine import CommandContext, EngineError, Event, Execution, correlation_key
 from workflows.services import ServiceError
 
@@ -162,12 +162,26 @@ def _save(instance: ProcessInstance, execution: Execution, now: datetime, *,
     _write_instance(instance, state=execution.dump(), status=status, updated_at=now, completed_at=completed_at,
                     error_message=execution.error_message if status == InstanceStatus.ERROR.value else None,
                     event_seq=event_seq, event_head=event_head)
-    projections.apply_changes(instance.id, before, projections.Projection.of(execution), execution, now)
+    after = projections.Projection.of(execution)
+    projections.apply_changes(instance.id, before, after, execution, now)
+    _observe_complaint(instance, execution, before, after, now=now)
     audit.insert_events(rows)
     for call in execution.async_calls:
         jobs.enqueue("service", call.operator, {"params": call.params, "task_name": call.task_name},
                      call.idempotency_key, now=now, instance_id=instance.id, task_id=call.task_id,
                      max_attempts=call.retries + 1)
+
+
+def _observe_complaint(instance: ProcessInstance, execution: Execution, before: projections.Projection,
+                       after: projections.Projection, *, now: datetime) -> None:
+    """Hand a complaint_handling command's effects to the complaint's dashboard facts."""
+    if instance.process_id != "complaint_handling":
+        return
+    created = [(after.tasks[t].name, after.tasks[t].candidate_group) for t in after.tasks.keys() - before.tasks.keys()]
+    confirmed = any(before.tasks[t].name == complaint_facts.CONFIRM_TASK and execution.task_state(t) == "completed"
+                    for t in before.tasks.keys() - after.tasks.keys())
+    complaint_facts.observe(instance, execution.data, created=created, confirmed=confirmed,
+                            completed=execution.status == InstanceStatus.COMPLETED.value, now=now)
 
 
 def _write_instance(instance: ProcessInstance, **values: Any) -> None:

@@ -1,0 +1,51 @@
+"""The dashboard's daily rollup: complaint figures per shop day, category, group and channel.
+
+Each complaint contributes to exactly one row (its created day and current dimensions);
+app/services/complaint_facts.py moves that contribution in the same transaction as any
+change to the complaint, so the rollup is always exact.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import CheckConstraint, Date, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+
+# the additive measures of one complaint (see complaint_facts.contribution)
+ROLLUP_MEASURES = (
+    "complaints", "responded", "response_seconds_sum", "resolved", "resolution_seconds_sum",
+    "response_met", "response_late", "resolution_met", "resolution_late", "rated", "csat_sum",
+    "satisfied_72h",
+)
+
+
+class ComplaintDaily(db.Model):
+    """Sums over the complaints created on one shop day with one (category, group, channel)."""
+
+    __tablename__ = "complaint_daily"
+    __table_args__ = (
+        UniqueConstraint("day", "category", "handling_group", "channel", name="uq_complaint_daily_key"),
+        CheckConstraint("complaints >= 0", name="complaints_non_negative"),
+        Index("ix_complaint_daily_category", "category", "day"),
+        Index("ix_complaint_daily_group", "handling_group", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    category: Mapped[str] = mapped_column(String(80))
+    handling_group: Mapped[str] = mapped_column(String(80))  # "" until the complaint is routed
+    channel: Mapped[str] = mapped_column(String(20))
+    complaints: Mapped[int] = mapped_column(default=0)
+    responded: Mapped[int] = mapped_column(default=0)
+    response_seconds_sum: Mapped[int] = mapped_column(db.BigInteger, default=0)
+    resolved: Mapped[int] = mapped_column(default=0)
+    resolution_seconds_sum: Mapped[int] = mapped_column(db.BigInteger, default=0)
+    response_met: Mapped[int] = mapped_column(default=0)
+    response_late: Mapped[int] = mapped_column(default=0)
+    resolution_met: Mapped[int] = mapped_column(default=0)
+    resolution_late: Mapped[int] = mapped_column(default=0)
+    rated: Mapped[int] = mapped_column(default=0)
+    csat_sum: Mapped[int] = mapped_column(default=0)
+    satisfied_72h: Mapped[int] = mapped_column(default=0)
