@@ -16,3 +16,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(payments.cli)
     from app.commands import orders
     app.cli.add_command(orders.cli)
+    from app.commands import dashboard
+    app.cli.add_command(dashboard.cli)

@@ -34,5 +34,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(tasks.bp)
     app.register_blueprint(admin.bp)
 
+    from app.views import dashboard
+    app.register_blueprint(dashboard.bp)
+
     from app.api import register_api
     register_api(app)

@@ -1,0 +1,293 @@
+"""The dashboard's figures: one function per chart, each returning plain data for JSON.
+
+Complaint figures are read from the daily rollup ``complaint_daily`` (exact: see
+app/services/complaint_facts.py), except the p90 times and the top products / regions,
+which are exact queries over the filtered complaint rows (indexed by shop day). Days,
+weeks and months are the shop's (config SHOP_TIMEZONE); ranges include both end days.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, Select, and_, cast, func, literal, select
+
+from app.classification.taxonomy import CATEGORIES
+from app.errors import ValidationFailed
+from app.extensions import db
+from app.models import ComplaintDaily, Refund
+from app.models.complaint import Complaint
+from app.models.workspace import GROUPS
+from app.payments.states import PAID
+from app.services.complaint_facts import shop_zone
+
+CHANNELS = ("web", "app")
+GRANULARITIES = ("day", "week", "month")
+MAX_DAYS = 3660
+FAMILY_LABELS = {c.code.split(".")[0]: c.level1_zh for c in CATEGORIES}
+CATEGORY_LABELS = {c.code: c.level2_zh for c in CATEGORIES}
+FAILED_STATES = ("failed",)
+
+
+@dataclass(frozen=True)
+class DashboardFilter:
+    """Which complaints a figure covers: created on shop days start..end, optional category/group/channel.
+
+    ``category`` is a category code (``delivery.late``) or a level-1 family (``delivery``).
+    """
+
+    start: date
+    end: date
+    category: str | None = None
+    group: str | None = None
+    channel: str | None = None
+
+    @property
+    def categories(self) -> list[str] | None:
+        """Return the category codes the category filter stands for (None: every category)."""
+        if not self.category:
+            return None
+        return [c.code for c in CATEGORIES if self.category in (c.code, c.code.split(".")[0])]
+
+    def utc_bounds(self) -> tuple[datetime, datetime]:
+        """Return [start of the first day, start of the day after the last) in UTC-aware datetimes."""
+        zone = shop_zone()
+        return (datetime.combine(self.start, time(), zone), datetime.combine(self.end + timedelta(days=1), time(), zone))
+
+
+def parse_filter(args: dict[str, str], *, today: date) -> DashboardFilter:
+    """Read a filter from query arguments (start, end, category, group, channel); default the last 30 days."""
+    errors: dict[str, str] = {}
+    start, end = today - timedelta(days=29), today
+    for name in ("start", "end"):
+        text = (args.get(name) or "").strip()
+        if text:
+            try:
+                value = date.fromisoformat(text)
+            except ValueError:
+                errors[name] = f"'{text}' is not a date; use YYYY-MM-DD"
+                continue
+            start, end = (value, end) if name == "start" else (start, value)
+    if not errors and start > end:
+        errors["end"] = "the end date is before the start date; pick an end on or after the start"
+    if not errors and (end - start).days >= MAX_DAYS:
+        errors["start"] = f"the range is longer than {MAX_DAYS} days; choose a shorter range"
+    category, group, channel = ((args.get(k) or "").strip() or None for k in ("category", "group", "channel"))
+    if category and category not in CATEGORY_LABELS and category not in FAMILY_LABELS:
+        errors["category"] = f"unknown category '{category}'; choose one from the list"
+    if group and group not in GROUPS:
+        errors["group"] = f"unknown group '{group}'; choose one of {', '.join(GROUPS)}"
+    if channel and channel not in CHANNELS:
+        errors["channel"] = f"unknown channel '{channel}'; choose web or app"
+    if errors:
+        raise ValidationFailed("the dashboard filter is not valid: " + "; ".join(errors.values()), fields=errors)
+    return DashboardFilter(start, end, category, group, channel)
+
+
+def _rollup_where(f: DashboardFilter) -> list[Any]:
+    table = ComplaintDaily
+    clauses: list[Any] = [table.day >= f.start, table.day <= f.end]
+    if f.categories is not None:
+        clauses.append(table.category.in_(f.categories))
+    if f.group:
+        clauses.append(table.handling_group == f.group)
+    if f.channel:
+        clauses.append(table.channel == f.channel)
+    return clauses
+
+
+def _complaint_where(f: DashboardFilter) -> list[Any]:
+    return [Complaint.created_day >= f.start, Complaint.created_day <= f.end, *_complaint_dimensions(f)]
+
+
+def _complaint_dimensions(f: DashboardFilter) -> list[Any]:
+    clauses: list[Any] = []
+    if f.categories is not None:
+        clauses.append(Complaint.case_category.in_(f.categories))
+    if f.group:
+        clauses.append(Complaint.handling_group == f.group)
+    if f.channel:
+        clauses.append(Complaint.channel == f.channel)
+    return clauses
+
+
+def _sums(f: DashboardFilter, *names: str, by: Any = None) -> list[Any]:
+    columns = [func.coalesce(func.sum(getattr(ComplaintDaily, n)), 0).label(n) for n in names]
+    query: Select[Any] = select(*([by] if by is not None else []), *columns).where(*_rollup_where(f))
+    if by is not None:
+        query = query.group_by(by)
+    return list(db.session.execute(query))
+
+
+def period_start(day: date, granularity: str) -> date:
+    """Return the first day of the day's period: itself, its ISO week's Monday, or its month's 1st."""
+    if granularity == "week":
+        return day - timedelta(days=day.weekday())
+    if granularity == "month":
+        return day.replace(day=1)
+    return day
+
+
+def volume_trend(f: DashboardFilter, granularity: str = "day") -> list[dict[str, Any]]:
+    """Return complaints per period (every period of the range, zeros included), oldest first."""
+    if granularity not in GRANULARITIES:
+        raise ValidationFailed(f"unknown period '{granularity}'; use day, week or month",
+                               fields={"granularity": "use day, week or month"})
+    counts: dict[date, int] = {}
+    day = f.start
+    while day <= f.end:
+        counts.setdefault(period_start(day, granularity), 0)
+        day += timedelta(days=1)
+    for row in _sums(f, "complaints", by=ComplaintDaily.day):
+        counts[period_start(row.day, granularity)] += int(row.complaints)
+    return [{"period": p.isoformat(), "complaints": n} for p, n in sorted(counts.items())]
+
+
+def category_share(f: DashboardFilter) -> dict[str, list[dict[str, Any]]]:
+    """Return complaint counts per level-1 family and per level-2 category (largest first)."""
+    level2 = {row.category: int(row.complaints) for row in _sums(f, "complaints", by=ComplaintDaily.category)
+              if row.complaints}
+    level1: dict[str, int] = {}
+    for code, count in level2.items():
+        level1[code.split(".")[0]] = level1.get(code.split(".")[0], 0) + count
+    return {
+        "level1": [{"code": k, "name": FAMILY_LABELS.get(k, k), "count": v}
+                   for k, v in sorted(level1.items(), key=lambda kv: (-kv[1], kv[0]))],
+        "level2": [{"code": k, "name": CATEGORY_LABELS.get(k, k), "family": k.split(".")[0], "count": v}
+                   for k, v in sorted(level2.items(), key=lambda kv: (kv[0].split(".")[0], -kv[1], kv[0]))],
+    }
+
+
+def _p90(f: DashboardFilter, column: Any, count: int) -> int | None:
+    """Return the nearest-rank 90th percentile: the ceil(0.9 n)-th smallest value."""
+    if count == 0:
+        return None
+    rank = math.ceil(0.9 * count)
+    query = (select(column).where(*_complaint_where(f), column.is_not(None))
+             .order_by(column).limit(1).offset(rank - 1))
+    return db.session.execute(query).scalar()
+
+
+def response_times(f: DashboardFilter) -> dict[str, dict[str, Any]]:
+    """Return count, average and p90 seconds to first response and to resolution."""
+    row = _sums(f, "responded", "response_seconds_sum", "resolved", "resolution_seconds_sum")[0]
+    result = {}
+    for name, count, total, column in (("first_response", row.responded, row.response_seconds_sum,
+                                        Complaint.response_seconds),
+                                       ("resolution", row.resolved, row.resolution_seconds_sum,
+                                        Complaint.resolution_seconds)):
+        count = int(count)
+        result[name] = {"count": count, "avg_seconds": round(int(total) / count, 1) if count else None,
+                        "p90_seconds": _p90(f, column, count)}
+    return result
+
+
+def _open_misses(f: DashboardFilter, done: Any, due: Any, now: datetime) -> dict[str, int]:
+    """Return per group the complaints still waiting for a step whose deadline has passed."""
+    query = (select(Complaint.handling_group, func.count()).where(done.is_(None), due < now, *_complaint_where(f))
+             .group_by(Complaint.handling_group))
+    return {group or "": int(n) for group, n in db.session.execute(query)}
+
+
+def sla_by_group(f: DashboardFilter, *, now: datetime) -> list[dict[str, Any]]:
+    """Return per group the responses and resolutions on time and missed (late, or overdue and open).
+
+    Steps still open before their deadline count neither way.
+    """
+    rows = {r.handling_group: r for r in _sums(f, "response_met", "response_late", "resolution_met",
+                                                 "resolution_late", by=ComplaintDaily.handling_group)}
+    open_response = _open_misses(f, Complaint.first_response_at, Complaint.response_due_at, now)
+    open_resolution = _open_misses(f, Complaint.resolved_at, Complaint.resolution_due_at, now)
+    result = []
+    for group in sorted(set(rows) | set(open_response) | set(open_resolution)):
+        row = rows.get(group)
+        figures = {"group": group or "未分配"}
+        for step, opened in (("response", open_response), ("resolution", open_resolution)):
+            met = int(getattr(row, f"{step}_met")) if row else 0
+            missed = (int(getattr(row, f"{step}_late")) if row else 0) + opened.get(group, 0)
+            figures.update({f"{step}_met": met, f"{step}_missed": missed,
+                            f"{step}_compliance": round(met / (met + missed), 4) if met + missed else None})
+        if any(figures[k] for k in ("response_met", "response_missed", "resolution_met", "resolution_missed")):
+            result.append(figures)
+    return result
+
+
+def satisfaction(f: DashboardFilter) -> dict[str, Any]:
+    """Return CSAT (average 1-5 rating) and the share of resolved complaints confirmed satisfied within 72 h."""
+    row = _sums(f, "rated", "csat_sum", "resolved", "satisfied_72h")[0]
+    rated, resolved = int(row.rated), int(row.resolved)
+    return {"rated": rated, "csat_avg": round(int(row.csat_sum) / rated, 3) if rated else None,
+            "resolved": resolved, "satisfied_72h": int(row.satisfied_72h),
+            "satisfied_72h_share": round(int(row.satisfied_72h) / resolved, 4) if resolved else None}
+
+
+def _refund_query(f: DashboardFilter, *columns: Any) -> Select[Any]:
+    start, end = f.utc_bounds()
+    query = select(*columns).where(Refund.created_at >= start, Refund.created_at < end)
+    if f.category or f.group or f.channel:
+        # refunds name their complaint as "C-<id>"; the complaint carries the filters
+        complaint_id = cast(func.substr(Refund.complaint_id, 3), Integer)
+        query = query.join(Complaint, and_(Refund.complaint_id.like("C-%"), Complaint.id == complaint_id,
+                                           *_complaint_dimensions(f)))
+    return query
+
+
+def refunds(f: DashboardFilter) -> dict[str, Any]:
+    """Return refunds asked for in the range: count and amount, automatic vs approved, paid, failed, unknown."""
+    automatic = Refund.requested_by == literal("system")
+    query = _refund_query(f, automatic.label("automatic"), Refund.state, func.count().label("n"),
+                          func.coalesce(func.sum(Refund.amount), 0).label("amount")).group_by(automatic, Refund.state)
+    totals: dict[str, Any] = {"count": 0, "amount": 0.0, "paid_amount": 0.0, "failed": 0, "unknown": 0,
+                              "automatic": {"count": 0, "amount": 0.0}, "approved": {"count": 0, "amount": 0.0},
+                              "by_state": {}}
+    for row in db.session.execute(query):
+        amount = float(row.amount)
+        totals["count"] += row.n
+        totals["amount"] = round(totals["amount"] + amount, 2)
+        side = totals["automatic" if row.automatic else "approved"]
+        side["count"] += row.n
+        side["amount"] = round(side["amount"] + amount, 2)
+        totals["by_state"][row.state] = totals["by_state"].get(row.state, 0) + row.n
+        if row.state in {s.value for s in PAID}:
+            totals["paid_amount"] = round(totals["paid_amount"] + amount, 2)
+    totals["failed"] = sum(totals["by_state"].get(s, 0) for s in FAILED_STATES)
+    totals["unknown"] = totals["by_state"].get("unknown", 0)
+    return totals
+
+
+def _top(f: DashboardFilter, column: Any, limit: int) -> list[dict[str, Any]]:
+    count = func.count().label("n")
+    query = (select(column, count).where(*_complaint_where(f), column.is_not(None))
+             .group_by(column).order_by(count.desc(), column).limit(limit))
+    return [{"name": name, "complaints": int(n)} for name, n in db.session.execute(query)]
+
+
+def top_products(f: DashboardFilter, limit: int = 10) -> list[dict[str, Any]]:
+    """Return the products with the most complaints (ties by name)."""
+    return _top(f, Complaint.product, limit)
+
+
+def top_regions(f: DashboardFilter, limit: int = 10) -> list[dict[str, Any]]:
+    """Return the regions with the most complaints (ties by name)."""
+    return _top(f, Complaint.region, limit)
+
+
+def complaint_panels(f: DashboardFilter, *, granularity: str, now: datetime) -> dict[str, Any]:
+    """Return every complaint chart's data."""
+    return {"trend": volume_trend(f, granularity), "categories": category_share(f), "times": response_times(f),
+            "sla": sla_by_group(f, now=now), "satisfaction": satisfaction(f), "products": top_products(f),
+            "regions": top_regions(f)}
+
+
+def dashboard_data(f: DashboardFilter, *, granularity: str, include_complaints: bool, now: datetime
+                   ) -> dict[str, Any]:
+    """Return the JSON the dashboard page draws: the filter, the complaint charts (if allowed), refunds."""
+    data: dict[str, Any] = {"filter": {"start": f.start.isoformat(), "end": f.end.isoformat(),
+                                       "category": f.category, "group": f.group, "channel": f.channel,
+                                       "granularity": granularity}}
+    if include_complaints:
+        data.update(complaint_panels(f, granularity=granularity, now=now))
+    data["refunds"] = refunds(f)
+    return data
