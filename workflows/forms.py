@@ -18,6 +18,9 @@ def form_errors(schema: dict[str, Any], data: dict[str, Any]) -> dict[str, str]:
             message = "this field is required"
         elif error.validator == "additionalProperties":
             message = f"unexpected field: {error.message}"
+        elif error.validator == "maxLength" and isinstance(error.instance, str):
+            # not jsonschema's message, which repeats the whole too-long text back
+            message = f"is {len(error.instance)} characters; write at most {error.validator_value}"
         else:
             message = error.message
         errors.setdefault(path or "(form)", message)

@@ -5,6 +5,8 @@ document from the same declarations.
 """
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
@@ -14,7 +16,7 @@ from app.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 api = ApiRegistry(bp, auth.check_permission)
-bp.before_request(auth.authenticate)
+bp.before_request(partial(auth.authenticate, api))
 bp.after_request(auth.challenge)
 
 
@@ -34,7 +36,7 @@ def _http_error(error: HTTPException) -> HTTPException | Response:
 
 def register_api(app: Flask) -> None:
     """Register the API blueprint (CSRF-exempt: only bearer tokens authenticate it)."""
-    from app.api import definitions, instances, messages, openapi, tasks  # noqa: F401  (declare routes)
+    from app.api import customer, definitions, instances, messages, openapi, tasks  # noqa: F401  (declare routes)
     from app.start_jobs import register_start_jobs
 
     csrf.exempt(bp)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from app.errors import KesuError, NotFound, ValidationFailed
+from app.extensions import limiter
 from workflows.forms import form_errors
 
 MAX_ID = 2**31 - 1
@@ -38,6 +39,11 @@ class Endpoint:
     max_body: int = DEFAULT_MAX_BODY
     public: bool = False
     alternative_status: dict[int, str] = field(default_factory=dict)
+    audience: str = "staff"                    # staff | customer: which kind of token opens it
+    rate_limit: str | None = None              # config key of a Flask-Limiter limit, per client address
+    multipart: dict[str, Any] | None = None    # schema of the multipart/form-data alternative of ``body``
+    headers: dict[str, dict[str, Any]] = field(default_factory=dict)   # documented request headers
+    media_types: tuple[str, ...] = ("application/json",)             # of the success response
 
     @property
     def operation_id(self) -> str:
@@ -51,27 +57,41 @@ class ApiRegistry:
         self.blueprint = blueprint
         self.check_permission = check_permission
         self.endpoints: list[Endpoint] = []
+        self.audiences: dict[str, str | None] = {}
 
     def route(self, rule: str, method: str, **declared: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
             endpoint = Endpoint(rule=rule, method=method, view=view, **declared)
             self.endpoints.append(endpoint)
-            self.blueprint.add_url_rule(rule, endpoint=view.__name__, view_func=self._handler(endpoint),
-                                        methods=[method])
+            self.audiences[f"{self.blueprint.name}.{endpoint.operation_id}"] = (
+                None if endpoint.public else endpoint.audience)
+            handler = self._handler(endpoint)
+            if endpoint.rate_limit:
+                setting = endpoint.rate_limit
+                handler = limiter.limit(lambda: str(current_app.config[setting]))(handler)
+            self.blueprint.add_url_rule(rule, endpoint=view.__name__, view_func=handler, methods=[method])
             return view
         return decorator
 
+    def audience_of(self, endpoint_name: str | None) -> str | None:
+        """Return who may call a blueprint endpoint ("staff", "customer"; None if public or unknown)."""
+        return self.audiences.get(endpoint_name or "")
+
     def _handler(self, endpoint: Endpoint) -> Callable[..., Response]:
         def handle(**path: Any) -> tuple[Response, int]:
-            user = None if endpoint.public else g.api_user
+            user = None if endpoint.public else g.api_customer if endpoint.audience == "customer" else g.api_user
             if endpoint.permission:
                 self.check_permission(user, endpoint.permission)
             kwargs = {name: _path_value(value) for name, value in path.items()}
             if endpoint.query:
                 kwargs["query"] = parse_query(endpoint.query, request.args.to_dict())
-            if endpoint.body is not None:
+            if endpoint.multipart is not None and request.mimetype == "multipart/form-data":
+                kwargs["body"] = parse_form(endpoint.multipart, endpoint.max_body)
+            elif endpoint.body is not None:
                 kwargs["body"] = parse_body(endpoint.body, endpoint.max_body)
             result = endpoint.view(user, **kwargs) if not endpoint.public else endpoint.view(**kwargs)
+            if isinstance(result, Response):
+                return result, result.status_code
             payload, status = result if isinstance(result, tuple) else (result, endpoint.status)
             return jsonify(payload), status
         handle.__name__ = endpoint.operation_id
@@ -122,6 +142,25 @@ def parse_body(schema: dict[str, Any], max_bytes: int) -> dict[str, Any]:
     fields = form_errors(schema, body)
     if fields:
         raise ValidationFailed("the request body is invalid; correct the fields listed", fields=fields)
+    return body
+
+
+def parse_form(schema: dict[str, Any], max_bytes: int) -> dict[str, Any]:
+    """Read a multipart/form-data body: text fields validated by ``schema``, files as bytes per field."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise PayloadTooLarge(f"the request body is larger than {max_bytes} bytes; send fewer or smaller files")
+    request.max_content_length = max_bytes
+    file_fields = [name for name, spec in schema["properties"].items() if spec.get("type") == "array"
+                   and spec.get("items", {}).get("contentMediaType")]
+    body: dict[str, Any] = {name: value for name, value in request.form.to_dict().items() if name not in file_fields}
+    refuse_bad_text(body, "(body)")
+    text_schema = {**schema, "properties": {k: v for k, v in schema["properties"].items() if k not in file_fields},
+                   "required": [k for k in schema.get("required", []) if k not in file_fields]}
+    fields = form_errors(text_schema, body)
+    if fields:
+        raise ValidationFailed("the form fields are invalid; correct the fields listed", fields=fields)
+    for name in file_fields:
+        body[name] = [upload.read() for upload in request.files.getlist(name) if upload.filename]
     return body
 
 

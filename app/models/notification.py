@@ -13,9 +13,10 @@ from app.extensions import db
 
 
 class NotificationStatus(str, enum.Enum):
-    QUEUED = "queued"   # written by a process; no channel sender has taken it yet
+    QUEUED = "queued"    # written by a process; no channel sender has taken it yet (or it waits to retry)
+    SENDING = "sending"  # claimed by one outbox worker until ``lease_until``
     SENT = "sent"
-    FAILED = "failed"
+    FAILED = "failed"    # gave up after the last attempt; ``last_error`` says why
 
 
 class Notification(db.Model):
@@ -25,7 +26,9 @@ class Notification(db.Model):
     __table_args__ = (
         Index("ix_notification_customer", "customer_id", "created_at"),
         Index("ix_notification_outbox", "status", "created_at"),
-        CheckConstraint("status IN ('queued', 'sent', 'failed')", name="status_known"),
+        Index("ix_notification_due", "status", "next_attempt_at", "id"),
+        CheckConstraint("status IN ('queued', 'sending', 'sent', 'failed')", name="status_known"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,3 +43,9 @@ class Notification(db.Model):
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: due at once
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)      # while ``sending``
+    last_error: Mapped[str | None] = mapped_column(db.Text)
+    rendered: Mapped[str | None] = mapped_column(db.Text)                  # the text as sent
+    sent_by: Mapped[str | None] = mapped_column(String(40))                # the sender that delivered it

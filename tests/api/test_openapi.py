@@ -18,7 +18,7 @@ def test_document_is_valid_openapi_3_1_and_lists_every_endpoint(client) -> None:
     assert document["openapi"] == "3.1.0"
     operations = {op["operationId"] for path in document["paths"].values() for op in path.values()}
     assert operations == {endpoint.operation_id for endpoint in api.endpoints}
-    assert len(operations) == 17
+    assert len([e for e in api.endpoints if e.audience == "staff"]) == 17  # the customer API: tests/customer_api
 
 
 def test_document_is_built_from_the_schemas_requests_are_validated_with(app) -> None:
@@ -39,7 +39,8 @@ def test_every_endpoint_conforms_to_the_document_without_server_errors(app, depl
     """
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     headers = token_for("guanli")
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [result.ok() for result in schema.get_all_operations()
+                  if not result.ok().path.startswith("/api/v1/customer/")]
     assert len(operations) == 16  # every operation but the document itself, which schemathesis skips
     for operation in operations:
         @given(case=operation.as_strategy())
