@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
 
-from app.errors import NotFound, ValidationFailed
+from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.models import GROUPS, ROLES, Substitution, User
+from app.services import audit
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,14 @@ def update_staff(username: str, *, roles: list[str], groups: list[str], is_activ
 
 
 def add_substitution(absent: str, substitute: str, *, starts_at: datetime, ends_at: datetime, actor: str,
-                     now: datetime) -> Substitution:
-    """Let ``substitute`` see and work ``absent``'s tasks between the two times."""
+                     now: datetime, may_cover_others: bool = True) -> Substitution:
+    """Let ``substitute`` see and work ``absent``'s tasks between the two times.
+
+    Without ``may_cover_others`` (agents) the actor may only arrange cover for themselves.
+    """
+    if not may_cover_others and absent != actor:
+        raise PermissionDenied("you can arrange a substitute for your own absence only; ask a supervisor "
+                               "to arrange one for a colleague")
     problems = {}
     if absent == substitute:
         problems["substitute"] = "choose someone other than the absent person"
@@ -75,13 +82,58 @@ def add_substitution(absent: str, substitute: str, *, starts_at: datetime, ends_
                        ends_at=ends_at, created_by=actor, created_at=now)
     db.session.add(row)
     db.session.flush()
+    _record("substitution.added", row, actor=actor, now=now)
     return row
 
 
-def current_substitutions(*, now: datetime) -> list[Substitution]:
-    """Return the substitutions that have not ended yet, soonest first."""
-    return list(db.session.execute(select(Substitution).where(Substitution.ends_at > now)
-                                   .order_by(Substitution.starts_at, Substitution.id)).scalars())
+def end_substitution(substitution_id: int, *, actor: str, is_overseer: bool, now: datetime) -> Substitution:
+    """End a substitution early: one not yet started is removed, a running one ends ``now``.
+
+    The absent person, whoever arranged it, supervisors and admins may; the tasks go back to the
+    absent person's own list at once (visibility is computed from the window at query time).
+    """
+    row = db.session.get(Substitution, substitution_id)
+    if row is None:
+        raise NotFound(f"substitution {substitution_id} does not exist; it may have been removed already")
+    if not is_overseer and actor not in (row.absent_username, row.created_by):
+        raise PermissionDenied("only the absent person, whoever arranged the substitute, or a supervisor "
+                               "can end it")
+    if row.ends_at <= now:
+        raise Conflict(f"this substitution already ended at {row.ends_at:%Y-%m-%d %H:%M}")
+    if row.starts_at >= now:
+        _record("substitution.removed", row, actor=actor, now=now)
+        db.session.delete(row)
+    else:
+        row.ends_at = now
+        _record("substitution.ended", row, actor=actor, now=now)
+    db.session.flush()
+    return row
+
+
+def _record(event_type: str, row: Substitution, *, actor: str, now: datetime) -> None:
+    audit.record_system_event(event_type, {
+        "substitution_id": row.id, "absent": row.absent_username, "substitute": row.substitute_username,
+        "starts_at": row.starts_at.isoformat(), "ends_at": row.ends_at.isoformat()}, actor=actor, now=now)
+
+
+def current_substitutions(*, now: datetime, involving: str | None = None) -> list[Substitution]:
+    """Return the substitutions that have not ended yet, soonest first (only ``involving``'s if given)."""
+    statement = _involving(select(Substitution).where(Substitution.ends_at > now), involving)
+    return list(db.session.execute(statement.order_by(Substitution.starts_at, Substitution.id)).scalars())
+
+
+def past_substitutions(*, now: datetime, involving: str | None = None, limit: int = 50) -> list[Substitution]:
+    """Return the substitutions that have ended, most recent first (only ``involving``'s if given)."""
+    statement = _involving(select(Substitution).where(Substitution.ends_at <= now), involving)
+    return list(db.session.execute(statement.order_by(Substitution.ends_at.desc(), Substitution.id.desc())
+                                   .limit(limit)).scalars())
+
+
+def _involving(statement: Select[tuple[Substitution]], username: str | None) -> Select[tuple[Substitution]]:
+    if username is None:
+        return statement
+    return statement.where(or_(Substitution.absent_username == username, Substitution.substitute_username == username,
+                               Substitution.created_by == username))
 
 
 def _user(username: str) -> User:

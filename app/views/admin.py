@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.errors import ValidationFailed
@@ -23,7 +22,7 @@ def users() -> str:
     """List staff with their roles and groups, and the current substitutes."""
     now = get_runtime().clock.now()
     return render_template("admin/users.html", users=staff.list_staff(), roles=ROLES, groups=GROUPS,
-                           substitutions=staff.current_substitutions(now=now))
+                           substitutions=staff.current_substitutions(now=now), now=now)
 
 
 @bp.post("/users/<username>")
@@ -37,19 +36,8 @@ def update_user(username: str) -> Response:
     return redirect(url_for("admin.users"))
 
 
-@bp.post("/substitutions")
-@role_required("admin", "supervisor")
-def add_substitution() -> Response:
-    """Let a substitute work an absent person's tasks for a time window."""
-    form, now = request.form, get_runtime().clock.now()
-    starts, ends = _moment(form.get("starts_at", ""), "starts_at"), _moment(form.get("ends_at", ""), "ends_at")
-    run_command(lambda: staff.add_substitution(form.get("absent", ""), form.get("substitute", ""),
-                                               starts_at=starts, ends_at=ends, actor=current_user.username, now=now))
-    flash("Substitute added.")
-    return redirect(url_for("admin.users"))
-
-
-def _moment(text: str, field: str) -> datetime:
+def parse_moment(text: str, field: str) -> datetime:
+    """Read a datetime-local form value as UTC, or refuse it naming the field."""
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:

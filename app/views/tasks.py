@@ -10,6 +10,7 @@ from app.runtime import get_runtime
 from app.services import staff, task_claims, task_lists, task_page, task_work
 from app.services.uow import run_command
 from app.views.access import role_required
+from app.views.admin import parse_moment
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 STAFF = ("agent", "expert", "qa", "supervisor", "finance")
@@ -120,3 +121,41 @@ def supervisor() -> str:
     now = get_runtime().clock.now()
     return render_template("tasks/supervisor.html", overview=task_lists.supervisor_overview(now=now), now=now,
                            staff=staff.list_staff(), sla_state=task_lists.sla_state)
+
+
+@bp.get("/substitutes")
+@role_required(*STAFF)
+def substitutes() -> str:
+    """Show current and past out-of-office substitutes (one's own; every one for supervisors)."""
+    now, involving = get_runtime().clock.now(), None if _oversees() else current_user.username
+    return render_template("tasks/substitutes.html", now=now, may_cover_others=_oversees(),
+                           current=staff.current_substitutions(now=now, involving=involving),
+                           past=staff.past_substitutions(now=now, involving=involving), staff=staff.list_staff())
+
+
+@bp.post("/substitutes")
+@role_required(*STAFF)
+def add_substitute() -> Response:
+    """Arrange a substitute for a time window (agents for their own absence, supervisors for anyone)."""
+    form, now = request.form, get_runtime().clock.now()
+    starts, ends = parse_moment(form.get("starts_at", ""), "starts_at"), parse_moment(form.get("ends_at", ""), "ends_at")
+    run_command(lambda: staff.add_substitution(form.get("absent", ""), form.get("substitute", ""), starts_at=starts,
+                                               ends_at=ends, actor=current_user.username, now=now,
+                                               may_cover_others=_oversees()))
+    flash("Substitute added. 已安排代班")
+    return redirect(request.referrer or url_for("tasks.substitutes"))
+
+
+@bp.post("/substitutes/<int:substitution_id>/end")
+@role_required(*STAFF)
+def end_substitute(substitution_id: int) -> Response:
+    """End a substitution now (or remove it if it has not started)."""
+    now = get_runtime().clock.now()
+    run_command(lambda: staff.end_substitution(substitution_id, actor=current_user.username,
+                                               is_overseer=_oversees(), now=now))
+    flash("The substitution has ended; the tasks are back with their owner. 代班已结束")
+    return redirect(request.referrer or url_for("tasks.substitutes"))
+
+
+def _oversees() -> bool:
+    return bool(current_user.has_role("supervisor") or current_user.has_role("admin"))
