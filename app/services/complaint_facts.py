@@ -94,6 +94,11 @@ def observe(instance: ProcessInstance, data: dict[str, Any], *, created: list[tu
         csat = data.get("csat")
         complaint.csat = int(csat) if isinstance(csat, int) and 1 <= csat <= 5 else None
     _durations(complaint)
+    move_contribution(before, complaint)
+
+
+def move_contribution(before: tuple[Key, dict[str, int]], complaint: Complaint) -> None:
+    """Replace a complaint's earlier rollup contribution ``before`` by its current one."""
     after = contribution(complaint)
     if after != before:
         _add(*before, sign=-1)
