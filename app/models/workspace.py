@@ -40,6 +40,14 @@ class ReplyTemplate(db.Model):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     category: Mapped[str | None] = mapped_column(String(80))  # None: fits every category
     body: Mapped[str] = mapped_column(Text)
+    # managed in the knowledge base (/kb/templates); NULL on the templates seeded by migration 0060
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_by: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str | None] = mapped_column(String(80))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    archived_by: Mapped[str | None] = mapped_column(String(80))
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # archived: no longer offered
 
 
 class TaskComment(db.Model):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from app.services.alerts import register_alerts
 from app.services.audit_anchor import register_audit
 from app.services.case_operators import register_operators as register_case_operators
 from app.services.classification import register_operators as register_classification
@@ -26,3 +27,4 @@ def register_builtin_operators(runtime: Runtime) -> None:
     register_case_operators(runtime.operators)
     register_payments(runtime)
     register_audit(runtime)
+    register_alerts(runtime)

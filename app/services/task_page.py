@@ -77,6 +77,7 @@ def fill_template(template: ReplyTemplate, values: dict[str, Any]) -> str:
 def templates_for(category: str | None) -> list[ReplyTemplate]:
     """Return reply templates for a category and those that fit every category."""
     return list(db.session.execute(select(ReplyTemplate).where(
+        ReplyTemplate.archived_at.is_(None),  # archived in the knowledge base: no longer offered
         (ReplyTemplate.category.is_(None)) | (ReplyTemplate.category == category))
         .order_by(ReplyTemplate.name)).scalars())
 
