@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed
 
-.PHONY: run setup install test bench lint clean vendor
+.PHONY: run setup install test bench lint clean vendor translations translations-compile
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,18 @@ app/static/vendor/.stamp: package.json package-lock.json scripts/vendor.sh
 
 vendor: app/static/vendor/.stamp
 
-install: $(STAMP) vendor
+install: $(STAMP) vendor translations-compile
+
+# Customer-side languages (app/i18n.py): English msgids, app/translations/zh_Hans_CN/.../messages.po.
+# `translations` extracts the msgids and merges them into each catalogue (then translate the new
+# empty msgstr); `translations-compile` builds the .mo files (the app also compiles stale ones).
+BABEL_POT := app/translations/messages.pot
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --project Kesu -o $(BABEL_POT) .
+	$(BIN)/pybabel update -i $(BABEL_POT) -d app/translations --width 100 --ignore-obsolete --no-fuzzy-matching
+
+translations-compile: $(STAMP)
+	$(BIN)/pybabel compile -d app/translations --statistics
 
 setup: install
 	$(FLASK) db upgrade heads

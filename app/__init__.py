@@ -35,6 +35,8 @@ def create_app(config: type[Config] | Config | None = None, **overrides: object)
 
     from app.views import register_blueprints
     register_blueprints(app)
+    from app.views.language import init_language
+    init_language(app)
     register_error_handlers(app)
 
     from app.commands import register_commands

@@ -18,3 +18,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(orders.cli)
     from app.commands import dashboard
     app.cli.add_command(dashboard.cli)
+    from app.commands import complaints
+    app.cli.add_command(complaints.cli)

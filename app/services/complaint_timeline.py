@@ -1,7 +1,8 @@
 """The customer's view of a complaint: a timeline in plain words, status, SLA promise, refunds, compensation.
 
 Built from the instance's event log (what the engine recorded), the task projection (who took
-it) and payments' refunds; each event kind has a small describer in a registry.
+it) and payments' refunds; each event kind has a small describer in a registry. Sentences are
+English msgids translated (app/translations) into the language of the request reading them.
 """
 from __future__ import annotations
 
@@ -12,30 +13,34 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Callable
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import HumanTask, ProcessEvent, ProcessInstance, Refund, User
 from app.models.complaint import Complaint
 
-ROLE_WORDS = {"handle": "客服", "expert_review": "专家", "supervisor_review": "主管"}
+ROLE_WORDS = {"handle": _l("Agent"), "expert_review": _l("Expert"), "supervisor_review": _l("Supervisor")}
 OUTCOME_TEXT = {
-    "reply": "{who}已回复您：{reply}",
-    "refund": "{who}已为您申请退款 ¥{amount}",
-    "compensate": "{who}已为您发放补偿",
-    "reship": "{who}已为您安排补发",
-    "more_info": "{who}需要您补充信息",
-    "escalate": "{who}已升级处理",
+    "reply": _l("%(who)s replied to you: %(reply)s"),
+    "refund": _l("%(who)s has requested a refund of ¥%(amount)s for you"),
+    "compensate": _l("%(who)s has issued compensation to you"),
+    "reship": _l("%(who)s has arranged a replacement shipment for you"),
+    "more_info": _l("%(who)s needs more information from you"),
+    "escalate": _l("%(who)s has escalated it"),
 }
 READY_TEXT = {
-    "handle": "客服团队已收到您的问题，正在安排处理",
-    "expert_review": "专家已接手处理",
-    "supervisor_review": "主管已升级处理",
-    "request_info": "请补充信息，以便我们继续处理（72 小时内）",
-    "confirm_resolution": "问题已处理，请在 72 小时内确认是否解决",
+    "handle": _l("Our service team has received your question and is arranging for it to be handled"),
+    "expert_review": _l("An expert has taken over"),
+    "supervisor_review": _l("A supervisor has escalated it"),
+    "request_info": _l("Please add information so we can continue (within 72 hours)"),
+    "confirm_resolution": _l("It has been handled; please confirm within 72 hours whether it is solved"),
 }
-REFUND_STATES = {"requested": "处理中", "approved": "已批准", "submitted": "退款中", "succeeded": "已到账",
-                 "failed": "失败，财务处理中", "unknown": "确认中", "reconciled": "已到账"}
+REFUND_STATES = {"requested": _l("processing"), "approved": _l("approved"), "submitted": _l("refunding"),
+                 "succeeded": _l("received"), "failed": _l("failed; finance is handling it"),
+                 "unknown": _l("being confirmed"), "reconciled": _l("received")}
+COMPENSATION_LABELS = {"coupon": _l("Coupon"), "points": _l("Points")}
 
 
 @dataclass(frozen=True)
@@ -59,34 +64,41 @@ Describer = Callable[[ProcessEvent, dict[str, Any], Callable[[str | None], str]]
 
 
 def _started(event: ProcessEvent, payload: dict[str, Any], name: Callable[[str | None], str]) -> str | None:
-    return "您的投诉已提交，我们已收到"
+    return _("Your complaint has been submitted and received")
 
 
 def _completed(event: ProcessEvent, payload: dict[str, Any], name: Callable[[str | None], str]) -> str | None:
     changed = payload.get("data", {}).get("set", {})
     if event.task_name == "decide_auto_resolution" and changed.get("auto_resolution") in ("refund", "coupon"):
-        return f"系统已自动处理：{changed.get('auto_resolution_reason', '')}"
+        return _("The system has handled it automatically: %(reason)s",
+                 reason=changed.get("auto_resolution_reason", ""))
     if event.task_name in ROLE_WORDS and changed.get("outcome") in OUTCOME_TEXT:
-        who = f"{ROLE_WORDS[event.task_name]}{name(event.actor)}"
-        return OUTCOME_TEXT[changed["outcome"]].format(who=who, reply=changed.get("reply", ""),
-                                                       amount=_money(changed.get("refund_amount")))
+        return str(OUTCOME_TEXT[changed["outcome"]]) % {
+            "who": _who(event.task_name, name(event.actor)), "reply": changed.get("reply", ""),
+            "amount": _money(changed.get("refund_amount"))}
     if event.task_name == "confirm_resolution":
-        return ("您已确认问题已解决" + (f"（评分 {changed['csat']}）" if changed.get("csat") else "")
-                if changed.get("satisfied") else "您反馈问题仍未解决，我们已重新处理")
+        if not changed.get("satisfied"):
+            return _("You told us it is not solved yet; we are handling it again")
+        if changed.get("csat"):
+            return _("You confirmed it is solved (rating %(csat)s)", csat=changed["csat"])
+        return _("You confirmed it is solved")
     return None
 
 
 def _ready(event: ProcessEvent, payload: dict[str, Any], name: Callable[[str | None], str]) -> str | None:
-    return READY_TEXT.get(event.task_name or "")
+    text = READY_TEXT.get(event.task_name or "")
+    return str(text) if text is not None else None
 
 
 def _timer(event: ProcessEvent, payload: dict[str, Any], name: Callable[[str | None], str]) -> str | None:
-    return "72 小时内未收到您的确认，投诉已按已解决关闭" if event.task_name == "confirm_timeout" else None
+    if event.task_name != "confirm_timeout":
+        return None
+    return _("We did not hear from you within 72 hours, so the complaint was closed as resolved")
 
 
 DESCRIBERS: dict[str, Describer] = {
     "instance.started": _started, "task.completed": _completed, "task.ready": _ready, "timer.fired": _timer,
-    "instance.completed": lambda event, payload, name: "投诉已结案",
+    "instance.completed": lambda event, payload, name: _("The complaint is closed"),
 }
 
 
@@ -125,8 +137,13 @@ def _claims(instance_id: int | None, name: Callable[[str | None], str]) -> list[
     rows = db.session.execute(select(HumanTask).where(
         HumanTask.instance_id == instance_id, HumanTask.claimed_at.is_not(None),
         HumanTask.name.in_(ROLE_WORDS))).scalars()
-    return [Entry(t.claimed_at, f"{ROLE_WORDS[t.name]}{name(t.assignee)}已接收您的问题")
+    return [Entry(t.claimed_at, _("%(who)s has received your question", who=_who(t.name, name(t.assignee))))
             for t in rows if t.claimed_at is not None]
+
+
+def _who(task_name: str, person: str) -> str:
+    """Return "客服小王" / "Agent 小王": the role of the task and the person's display name."""
+    return _("%(role)s %(name)s", role=ROLE_WORDS[task_name], name=person).strip()
 
 
 def _refunds(complaint: Complaint) -> list[Refund]:
@@ -135,14 +152,25 @@ def _refunds(complaint: Complaint) -> list[Refund]:
 
 
 def _refund_entries(complaint: Complaint) -> list[Entry]:
-    return [Entry(r.finished_at or r.updated_at, f"{'系统已自动为您' if r.requested_by == 'system' else '已为您'}"
-                  f"退款 ¥{_money(r.amount)}，{REFUND_STATES.get(r.state, r.state)}")
+    return [Entry(r.finished_at or r.updated_at, _refund_sentence(r))
             for r in _refunds(complaint) if r.state in ("succeeded", "reconciled")]
+
+
+def _refund_sentence(refund: Refund) -> str:
+    state = _state_label(refund.state)
+    if refund.requested_by == "system":
+        return _("The system refunded ¥%(amount)s to you automatically, %(state)s",
+                 amount=_money(refund.amount), state=state)
+    return _("¥%(amount)s was refunded to you, %(state)s", amount=_money(refund.amount), state=state)
+
+
+def _state_label(state: str) -> str:
+    return str(REFUND_STATES.get(state, state))
 
 
 def _refund(refund: Refund) -> dict[str, Any]:
     return {"amount": _money(refund.amount), "currency": refund.currency, "state": refund.state,
-            "state_label": REFUND_STATES.get(refund.state, refund.state), "created_at": refund.created_at}
+            "state_label": _state_label(refund.state), "created_at": refund.created_at}
 
 
 def _latest_values(events: list[ProcessEvent]) -> dict[str, Any]:
@@ -157,7 +185,7 @@ def _compensation(values: dict[str, Any]) -> dict[str, Any] | None:
     kind, value = values.get("compensation_type"), values.get("compensation_value") or 0
     if kind in (None, "", "none") or not value:
         return None
-    return {"type": kind, "value": value, "label": {"coupon": "优惠券", "points": "积分"}.get(kind, kind)}
+    return {"type": kind, "value": value, "label": str(COMPENSATION_LABELS.get(kind, kind))}
 
 
 def _status(complaint: Complaint) -> str:

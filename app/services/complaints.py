@@ -19,8 +19,9 @@ from app.models.complaint import Complaint, ComplaintAttachment
 from app.models.customer import Customer
 from app.models.order import Order
 from app.services import complaint_facts, orders, processes
-from app.services.images import CleanImage, ImageRefused, clean_image, store_image
+from app.services.images import CleanImage, ImageRefused, clean_image
 from app.services.order_source import get_order_source
+from app.services.uploads import store_with_unit
 
 MAX_TEXT = 300
 MAX_IMAGES = 3
@@ -67,7 +68,7 @@ def submit(customer: Customer, submission: Submission, *, upload_dir: Path, now:
     db.session.flush()
     complaint_facts.record_intake(complaint, order)
     for image in images:
-        db.session.add(ComplaintAttachment(complaint_id=complaint.id, stored_name=store_image(image, upload_dir),
+        db.session.add(ComplaintAttachment(complaint_id=complaint.id, stored_name=store_with_unit(image, upload_dir),
                                            content_type=image.content_type, size=len(image.data),
                                            width=image.width, height=image.height, created_at=now))
     instance = processes.start_instance("complaint_handling", start_data(customer, complaint, order, len(images),

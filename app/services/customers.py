@@ -11,6 +11,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Callable
 
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +25,7 @@ from app.models.order import Order
 LINK_SALT = "kesu.customer-login-link"
 LINK_LIFETIME = timedelta(minutes=15)
 TOKEN_PREFIX = "kesuc_"
-BAD_LINK = "this sign-in link is invalid, expired or already used; ask for a new one"
+BAD_LINK = _l("this sign-in link is invalid, expired or already used; ask for a new one")
 
 
 def authenticate(login: str, password: str) -> Customer | None:
@@ -63,17 +64,17 @@ def use_login_link(token: str, *, secret: str, now: datetime) -> Customer:
     try:
         claims = URLSafeSerializer(secret, salt=LINK_SALT).loads(token)
     except BadSignature:
-        raise NotAuthenticated(BAD_LINK) from None
+        raise NotAuthenticated(str(BAD_LINK)) from None
     if not isinstance(claims, dict) or int(claims.get("exp", 0)) < now.timestamp():
-        raise NotAuthenticated(BAD_LINK)
+        raise NotAuthenticated(str(BAD_LINK))
     customer = db.session.get(Customer, int(claims["c"]))
     if customer is None:
-        raise NotAuthenticated(BAD_LINK)
+        raise NotAuthenticated(str(BAD_LINK))
     try:
         with db.session.begin_nested():
             db.session.add(UsedLoginLink(token_id=str(claims["j"]), customer_id=customer.id, used_at=now))
     except IntegrityError:
-        raise NotAuthenticated(BAD_LINK) from None
+        raise NotAuthenticated(str(BAD_LINK)) from None
     return customer
 
 

@@ -11,6 +11,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
@@ -36,12 +37,12 @@ class CleanImage:
 def clean_image(raw: bytes) -> CleanImage:
     """Decode ``raw`` and re-encode it in its own format without metadata, or raise ImageRefused."""
     if len(raw) > MAX_IMAGE_BYTES:
-        raise ImageRefused("is larger than 5 MiB; send a smaller photo")
+        raise ImageRefused(_("is larger than 5 MiB; send a smaller photo"))
     image = _open(raw)
     if image.format not in FORMATS:
-        raise ImageRefused(f"is a {image.format} file; send a JPEG, PNG or WebP photo")
+        raise ImageRefused(_("is a %(format)s file; send a JPEG, PNG or WebP photo", format=image.format))
     if image.width * image.height > MAX_PIXELS:
-        raise ImageRefused("has too many pixels (a decompression bomb?); send a photo under 40 megapixels")
+        raise _bomb()
     content_type, extension = FORMATS[image.format]
     pixels = _decode(image)
     out = io.BytesIO()
@@ -54,15 +55,19 @@ def clean_image(raw: bytes) -> CleanImage:
     return CleanImage(out.getvalue(), content_type, extension, pixels.width, pixels.height)
 
 
+def _bomb() -> ImageRefused:
+    return ImageRefused(_("has too many pixels (a decompression bomb?); send a photo under 40 megapixels"))
+
+
 def _open(raw: bytes) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             return Image.open(io.BytesIO(raw), formats=None)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageRefused("has too many pixels (a decompression bomb?); send a photo under 40 megapixels") from None
+        raise _bomb() from None
     except (UnidentifiedImageError, OSError):
-        raise ImageRefused("is not an image Kesu can read; send a JPEG, PNG or WebP photo") from None
+        raise ImageRefused(_("is not an image Kesu can read; send a JPEG, PNG or WebP photo")) from None
 
 
 def _decode(image: Image.Image) -> Image.Image:
@@ -72,9 +77,9 @@ def _decode(image: Image.Image) -> Image.Image:
             image.load()
             upright = ImageOps.exif_transpose(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageRefused("has too many pixels (a decompression bomb?); send a photo under 40 megapixels") from None
+        raise _bomb() from None
     except (OSError, SyntaxError, ValueError):
-        raise ImageRefused("is damaged or cut off; take the photo again and send it") from None
+        raise ImageRefused(_("is damaged or cut off; take the photo again and send it")) from None
     if upright.mode not in ("RGB", "RGBA", "L", "LA"):
         upright = upright.convert("RGBA" if "A" in upright.getbands() or "transparency" in upright.info else "RGB")
     # A fresh image from the pixels alone: no info dict, so no EXIF/ICC/text can be written back.

@@ -8,6 +8,7 @@ from app.services.audit_anchor import register_audit
 from app.services.case_operators import register_operators as register_case_operators
 from app.services.classification import register_operators as register_classification
 from app.services.payment_tasks import register_payments
+from app.services.uploads import register_upload_cleanup
 from workflows.services import ServiceCall
 
 if TYPE_CHECKING:
@@ -27,4 +28,5 @@ def register_builtin_operators(runtime: Runtime) -> None:
     register_case_operators(runtime.operators)
     register_payments(runtime)
     register_audit(runtime)
+    register_upload_cleanup(runtime)
     register_alerts(runtime)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
@@ -14,33 +16,42 @@ from app.errors import NotFound, ValidationFailed
 from app.extensions import db, limiter
 from app.models.complaint import Complaint
 from app.runtime import get_runtime
-from app.services import complaints, orders
+from app.services import complaints
 from app.services.complaint_timeline import progress
 from app.services.complaints import DuplicateComplaint, Submission
+from app.services.order_source import OrderSystemUnavailable, get_order_source
+from app.services.uploads import upload_folder
 from app.services.uow import run_command
 from app.views.customer_access import current_customer, customer_required, limit, security_headers
+from app.views.language import current_language
 
 bp = Blueprint("complaints", __name__)
 bp.after_request(security_headers)
 MAX_FORM_BYTES = 16 * 1024 * 1024   # three 5 MiB photos and the text
-SHORTCUTS = {"缺货反馈": "order.out_of_stock", "配送问题": "delivery.late"}
+SHORTCUTS = {_l("Out of stock"): "order.out_of_stock", _l("Delivery problem"): "delivery.late"}
 
 
 def upload_dir() -> Path:
     """Return the folder complaint photos are stored in (outside the static folder)."""
-    return Path(current_app.config.get("UPLOAD_DIR") or Path(current_app.instance_path) / "uploads")
+    return upload_folder()
 
 
 def _families() -> list[tuple[str, str]]:
+    """Return the taxonomy's first level as (code, label in the request's language)."""
+    english = current_language() == "en"
     seen: dict[str, str] = {}
     for category in CATEGORIES:
-        seen.setdefault(category.code.split(".")[0], category.level1_zh)
+        seen.setdefault(category.code.split(".")[0], category.level1_en if english else category.level1_zh)
     return list(seen.items())
 
 
 def _render_form(form: FlaskForm, values: dict[str, str], errors: dict[str, str], status: int = 200
                  ) -> tuple[str, int]:
-    own = orders.customer_orders(current_customer().id)  # type: ignore[union-attr]
+    customer = current_customer()
+    try:
+        own = run_command(lambda: get_order_source().customer_orders(customer))  # type: ignore[arg-type]
+    except OrderSystemUnavailable as down:
+        own, errors, status = [], {**errors, "order_ref": down.message}, down.status
     return render_template("portal/complaint_form.html", form=form, orders=own, values=values, errors=errors,
                            families=_families(), categories=CATEGORIES, shortcuts=SHORTCUTS,
                            max_text=complaints.MAX_TEXT), status
@@ -71,18 +82,20 @@ def submit_complaint() -> Response | tuple[str, int]:
     form = FlaskForm()
     values = {k: request.form.get(k, "") for k in ("order_ref", "category", "description", "contact")}
     if not form.validate_on_submit():
-        return _render_form(form, values, {"form": "the form expired; send it again"}, 400)
+        return _render_form(form, values, {"form": _("The form expired; send it again.")}, 400)
     submission = Submission(order_ref=values["order_ref"], category=values["category"],
                             description=values["description"], contact=values["contact"].strip() or None,
                             images=[f.read() for f in request.files.getlist("images") if f.filename], channel="web")
     customer, now = current_customer(), get_runtime().clock.now()
     try:
-        complaint, _ = run_command(lambda: complaints.submit(customer, submission, upload_dir=upload_dir(),  # type: ignore[arg-type]
-                                                             now=now))
+        complaint, _created = run_command(lambda: complaints.submit(customer, submission,  # type: ignore[arg-type]
+                                                                    upload_dir=upload_dir(), now=now))
     except ValidationFailed as refused:
         return _render_form(form, values, refused.fields, 422)
+    except OrderSystemUnavailable as down:
+        return _render_form(form, values, {"order_ref": down.message}, down.status)
     except DuplicateComplaint as duplicate:
-        flash("这个订单的同类问题已在处理中，请在这里查看进度。 A complaint about this is already open.", "info")
+        flash(_("A complaint about this order and problem is already open; follow its progress here."), "info")
         return redirect(url_for("complaints.complaint_page", complaint_id=duplicate.details["complaint_id"]))
     return redirect(url_for("complaints.complaint_page", complaint_id=complaint.id))
 
@@ -102,7 +115,7 @@ def confirm(complaint_id: int) -> Response:
     """Answer the 72-hour confirmation: solved (with a 1-5 rating) or not (with a comment)."""
     form = FlaskForm()
     if not form.validate_on_submit():
-        flash("表单已过期，请重试。 The form expired; send it again.", "error")
+        flash(_("The form expired; send it again."), "error")
         return redirect(url_for("complaints.complaint_page", complaint_id=complaint_id))
     answer = _confirmation(request.form)
     customer, now = current_customer(), get_runtime().clock.now()

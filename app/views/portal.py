@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
@@ -11,23 +13,24 @@ from app.errors import NotAuthenticated
 from app.extensions import limiter
 from app.runtime import get_runtime
 from app.services import customers, orders
+from app.services.order_source import OrderSystemUnavailable, get_order_source
 from app.services.uow import run_command
 from app.views.customer_access import (current_customer, customer_required, limit, safe_next,
                                        security_headers, sign_in, sign_out)
 
 bp = Blueprint("portal", __name__)
 bp.after_request(security_headers)
-LINK_SENT = "如果订单号与手机号/邮箱匹配，登录链接已发送，15 分钟内有效。 If they match, a sign-in link is on its way."
+LINK_SENT = _l("If the order number and phone/email match, a sign-in link is on its way; it works for 15 minutes.")
 
 
 class PasswordForm(FlaskForm):
-    login = StringField("手机号或邮箱 Phone or email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("密码 Password", validators=[DataRequired(), Length(max=200)])
+    login = StringField(_l("Phone or email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
 class LinkForm(FlaskForm):
-    order_ref = StringField("订单号 Order number", validators=[DataRequired(), Length(max=80)])
-    contact = StringField("下单手机号或邮箱 Phone or email on the order", validators=[DataRequired(), Length(max=254)])
+    order_ref = StringField(_l("Order number"), validators=[DataRequired(), Length(max=80)])
+    contact = StringField(_l("Phone or email on the order"), validators=[DataRequired(), Length(max=254)])
 
 
 def _pages() -> str:
@@ -50,7 +53,7 @@ def sign_in_with_password() -> str | Response | tuple[str, int]:
         if customer is not None:
             sign_in(customer)
             return redirect(safe_next(request.args.get("next"), _pages()))
-        flash("手机号/邮箱或密码不正确，请检查后重试。 Wrong phone/email or password.", "error")
+        flash(_("Wrong phone/email or password; check them and try again."), "error")
     return render_template("portal/sign_in.html", password_form=form, link_form=LinkForm()), 401
 
 
@@ -65,7 +68,7 @@ def request_link() -> str | Response | tuple[str, int]:
     run_command(lambda: customers.send_login_link(
         form.order_ref.data or "", form.contact.data or "", secret=current_app.config["SECRET_KEY"],
         link_url=lambda token: url_for("portal.use_link", token=token, _external=True), now=now))
-    flash(LINK_SENT, "info")
+    flash(str(LINK_SENT), "info")
     return redirect(url_for("portal.sign_in_page"))
 
 
@@ -78,7 +81,7 @@ def use_link(token: str) -> Response | tuple[str, int]:
         customer = run_command(lambda: customers.use_login_link(token, secret=current_app.config["SECRET_KEY"],
                                                                 now=now))
     except NotAuthenticated as refused:
-        flash(f"{refused.message}", "error")
+        flash(refused.message, "error")
         return render_template("portal/sign_in.html", password_form=PasswordForm(), link_form=LinkForm()), 401
     sign_in(customer)
     return redirect(_pages())
@@ -93,17 +96,32 @@ def sign_out_customer() -> Response:
 
 @bp.get("/orders")
 @customer_required
-def my_orders() -> str:
-    """List the customer's orders."""
-    return render_template("portal/orders.html", orders=orders.customer_orders(current_customer().id))  # type: ignore[union-attr]
+def my_orders() -> str | tuple[str, int]:
+    """List the customer's orders (from the shop's order API when one is configured)."""
+    customer = current_customer()
+    try:
+        own = run_command(lambda: get_order_source().customer_orders(customer))  # type: ignore[arg-type]
+    except OrderSystemUnavailable as down:
+        return shop_down(down)
+    return render_template("portal/orders.html", orders=own)
 
 
 @bp.get("/orders/<order_ref>")
 @customer_required
-def order_page(order_ref: str) -> str:
+def order_page(order_ref: str) -> str | tuple[str, int]:
     """Show one order: items, amount paid, payment method, already refunded; the "问题反馈" entry."""
-    order = orders.customer_order(current_customer().id, order_ref)  # type: ignore[union-attr]
+    customer = current_customer()
+    try:
+        order = run_command(lambda: get_order_source().customer_order(customer, order_ref))  # type: ignore[arg-type]
+    except OrderSystemUnavailable as down:
+        return shop_down(down)
     return render_template("portal/order.html", order=order, refunded=orders.amount_refunded(order))
+
+
+def shop_down(down: OrderSystemUnavailable) -> tuple[str, int]:
+    """Answer 503 with the orders page saying the order system is down (nothing was written)."""
+    flash(down.message, "error")
+    return render_template("portal/orders.html", orders=[]), down.status
 
 
 @bp.app_context_processor

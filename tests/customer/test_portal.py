@@ -69,7 +69,7 @@ def test_one_time_link_signs_in_once_and_expires(client, make_customer, clock) -
     assert client.get(link).headers["Location"] == "/complaints"
     client.post("/account/logout", data={"csrf_token": csrf(client, "/complaints")})
     again = client.get(link)
-    assert again.status_code == 401 and "invalid, expired or already used" in again.text
+    assert again.status_code == 401 and "登录链接无效、已过期或已使用" in again.text
     client.post("/account/link", data={"csrf_token": csrf(client, "/account/login"), "order_ref": "O-1",
                                        "contact": "13800000001@example.com"})
     clock.advance(minutes=16)
@@ -93,8 +93,7 @@ def test_form_submit_shows_each_message_and_then_the_progress_page(client, drive
     assert 'value="O-1" selected' in form.text and "缺货反馈" in form.text and "配送问题" in form.text
     refused = submit(client, description="坏" * 301, category="nope", images=[image_bytes()] * 4)
     assert refused.status_code == 422
-    for message in ("is 301 characters; write at most 300", "choose a category from the list",
-                    "4 photos sent; send at most 3"):
+    for message in ("共 301 个字，最多 300 个字", "请从列表中选择问题类型", "发送了 4 张图片，最多只能发送 3 张"):
         assert message in refused.text
     sent = submit(client, images=[image_bytes(), image_bytes("JPEG")])
     assert sent.status_code == 302
@@ -122,7 +121,7 @@ def test_another_customers_complaint_order_and_photo_are_404(client, driver, mak
     token = csrf(client, "/complaints")
     assert client.post(f"/complaints/{complaint_id}/confirm", data={"csrf_token": token, "satisfied": "yes",
                                                                     "csat": "5"}).status_code == 404
-    assert "choose one of your own orders" in submit(client, order_ref="O-2").text
+    assert "请选择您自己的订单" in submit(client, order_ref="O-2").text
     client.post("/account/logout", data={"csrf_token": token})
     assert client.get(photo).status_code == 404, "signed out: no photo"
 

@@ -56,7 +56,7 @@ def test_customer_submits_with_two_photos_and_sees_the_agent_reply(committed_app
         page.set_input_files("input[name=images]", photos)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "complaint-form.png"), full_page=True)
-        page.click("text=提交 Submit")
+        page.click("form.complaint-form button[type=submit]")
         page.wait_for_selector("ol.timeline")
         assert "您的投诉已提交" in page.inner_text("ol.timeline")
         assert page.locator(".photos img").count() == 2

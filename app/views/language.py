@@ -1,0 +1,62 @@
+"""Which language a request is answered in, and the customer's language switcher.
+
+The order: the language the customer chose with the switcher (kept in their session), else the
+browser's Accept-Language, else Chinese (the shop is Chinese: zh_CN when nothing matches).
+An API request that sends no Accept-Language at all is answered in the source language,
+English, so scripts get stable messages; the mobile app sends its language.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, has_request_context, redirect, request, session, url_for
+from flask_babel import Babel, get_locale, refresh
+from werkzeug.wrappers import Response
+
+from app.i18n import DEFAULT_LOCALE, LANGUAGES, SOURCE_LOCALE, TRANSLATIONS, compile_catalogues
+from app.views.customer_access import safe_next
+
+SESSION_KEY = "lang"
+bp = Blueprint("language", __name__)
+babel = Babel()
+
+
+def select_locale() -> str:
+    """Return the locale of the current request (see the module docstring)."""
+    if not has_request_context():
+        return SOURCE_LOCALE
+    chosen = session.get(SESSION_KEY)
+    if chosen in LANGUAGES:
+        return str(chosen)
+    if request.path.startswith("/api/") and not request.headers.get("Accept-Language"):
+        return SOURCE_LOCALE
+    return request.accept_languages.best_match(list(LANGUAGES)) or DEFAULT_LOCALE
+
+
+def current_language() -> str:
+    """Return the current locale's code (zh_CN or en) for templates."""
+    return str(get_locale() or DEFAULT_LOCALE)
+
+
+@bp.post("/language")
+def choose_language() -> Response:
+    """Remember the language the customer chose (an unknown one clears the choice) and go back."""
+    chosen = request.form.get("lang", "")
+    if chosen in LANGUAGES:
+        session[SESSION_KEY] = chosen
+    else:
+        session.pop(SESSION_KEY, None)
+    return redirect(safe_next(request.form.get("next"), url_for("complaints.my_complaints")))
+
+
+def init_language(app: Flask) -> None:
+    """Compile stale catalogues, bind Flask-Babel with the selector, register the switcher."""
+    compile_catalogues(TRANSLATIONS)
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    babel.init_app(app, locale_selector=select_locale)
+    # Flask-Babel caches the locale on ``g``; an app context can hold several requests (tests,
+    # CLI calling views), so each request chooses afresh and leaves nothing behind.
+    app.before_request(refresh)
+    app.teardown_request(lambda error: refresh())
+    app.register_blueprint(bp)
+    app.add_template_global(current_language)
+    app.add_template_global(LANGUAGES, "languages")
