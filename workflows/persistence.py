@@ -54,6 +54,11 @@ def _build_serializer() -> BpmnWorkflowSerializer:
 _SERIALIZER = _build_serializer()
 
 
+def spec_registry() -> Any:
+    """Return the serializer's registry (SpiffWorkflow's spec diff compares specs through it)."""
+    return _SERIALIZER.registry
+
+
 def dump_workflow(workflow: BpmnWorkflow) -> str:
     """Return the spec-less JSON snapshot of a workflow."""
     dct = _SERIALIZER.to_dict(workflow)

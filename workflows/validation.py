@@ -13,6 +13,7 @@ from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMix
 from SpiffWorkflow.specs.ExclusiveChoice import ExclusiveChoice
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
+from workflows.dataflow import unproduced_reads
 from workflows.definitions import DefinitionError, Problem, SpecBundle, build_bundle, load_forms
 from workflows.sandbox import ExpressionEvaluator, ScriptRunner
 from workflows.services import OperatorRegistry
@@ -34,6 +35,7 @@ def validate_files(files: Mapping[str, str], *, operators: OperatorRegistry | No
         filename = getattr(spec, "file", None) or ""
         for task_spec in spec.task_specs.values():
             problems.extend(_check_task(task_spec, filename, operators, forms, groups))
+        problems.extend(unproduced_reads(spec, forms, filename))
     return problems
 
 

@@ -5,6 +5,7 @@ or last changed a draft cannot approve it.
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -71,6 +72,21 @@ def save_file(draft_id: int, path: str, text: str, *, actor: str, now: datetime)
     _put(draft, path, text, actor=actor, now=now)
     _record("studio.file_saved", draft, actor, now, path=path, bytes=len(text.encode("utf-8")))
     return validate(draft.file_map())
+
+
+def new_form(draft_id: int, name: str, *, actor: str, now: datetime) -> str:
+    """Add an empty JSON Schema form (bpmn/forms/NAME.json) to a draft and return its path."""
+    draft = get_draft(draft_id)
+    _require(draft, "edit")
+    name = (name or "").strip().removesuffix(".json")
+    path = check_path(f"bpmn/forms/{name}.json")
+    if path in draft.file_map():
+        raise Conflict(f"the draft already has form '{name}'; open it from the file list or pick another name")
+    starter = {"title": name.replace("_", " ").capitalize(), "type": "object", "required": [],
+               "properties": {"note": {"type": "string", "title": "Note", "maxLength": 500}}}
+    _put(draft, path, json.dumps(starter, ensure_ascii=False, indent=2), actor=actor, now=now)
+    _record("studio.file_saved", draft, actor, now, path=path, created=True)
+    return path
 
 
 def delete_file(draft_id: int, path: str, *, actor: str, now: datetime) -> None:

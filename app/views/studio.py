@@ -1,12 +1,14 @@
 """The analyst studio: library, drafts, the modeler's file API, review and deploy."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from app.api.registry import PayloadTooLarge
 from app.errors import ValidationFailed
 from app.runtime import get_runtime
-from app.services import studio, studio_library
+from app.services import studio, studio_diff, studio_library, studio_migration, studio_trial
 from app.services.uow import run_command
 from app.views.access import role_required
 from workflows.definitions import file_kind
@@ -21,6 +23,19 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
 def _security_headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = CSP
     return response
+
+
+@bp.before_request
+def _limit_body() -> None:
+    # One diagram, JSON-escaped (at most twice its size), plus the form around it.
+    request.max_content_length = 2 * current_app.config["MAX_DIAGRAM_BYTES"] + 64 * 1024
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(_error: RequestEntityTooLarge) -> Response:
+    limit = current_app.config["MAX_DIAGRAM_BYTES"]
+    raise PayloadTooLarge(f"the upload is larger than the studio accepts ({limit:,} bytes per diagram); split "
+                          f"the diagram or remove embedded images, then upload it again")
 
 
 def _actor() -> str:
@@ -98,6 +113,15 @@ def save_file(draft_id: int) -> Response:
     return jsonify(saved=True, problems=[p.to_dict() for p in problems])
 
 
+@bp.post("/drafts/<int:draft_id>/forms")
+@role_required("analyst")
+def new_form(draft_id: int) -> Response:
+    """Add a new JSON Schema form to the draft and open it in the form editor."""
+    name, now = request.form.get("name", ""), get_runtime().clock.now()
+    path = run_command(lambda: studio.new_form(draft_id, name, actor=_actor(), now=now))
+    return redirect(url_for("studio.edit_file", draft_id=draft_id, path=path))
+
+
 @bp.get("/catalog")
 @role_required("analyst")
 def catalog() -> Response:
@@ -121,3 +145,69 @@ for _action, _message in (("request_review", "Review requested: another analyst 
                           ("deploy", "Deployed as a new version; running instances stay on their version.")):
     bp.add_url_rule(f"/drafts/<int:draft_id>/{_action.replace('_', '-')}", view_func=_transition(_action, _message),
                     methods=["POST"])
+
+
+@bp.get("/drafts/<int:draft_id>/test-run")
+@role_required("analyst")
+def test_run_setup(draft_id: int) -> Response:
+    """Return what a test run of the draft can be given: processes, service tasks, user tasks, timers."""
+    return jsonify(studio_trial.setup(draft_id))
+
+
+@bp.post("/drafts/<int:draft_id>/test-run")
+@role_required("analyst")
+def test_run(draft_id: int) -> Response:
+    """Run the draft in memory on sample data (nothing is stored but an audit event); return the steps."""
+    body, now = request.get_json(silent=True), get_runtime().clock.now()
+    result = run_command(lambda: studio_trial.run(draft_id, body, actor=_actor(), now=now))
+    return jsonify(result)
+
+
+@bp.get("/diff")
+@role_required("analyst")
+def diff() -> str:
+    """Show the elements changed, added and removed between two versions, listed and on the diagrams."""
+    old, new = request.args.get("from", ""), request.args.get("to", "")
+    compared = studio_diff.compare(old, new) if old and new else None
+    return render_template("studio/diff.html", compared=compared, choices=studio_diff.choices(),
+                           old=old, new=new)
+
+
+@bp.get("/diff.json")
+@role_required("analyst")
+def diff_json() -> Response:
+    """Return a diff with both sides' files, for the diagrams of the diff page."""
+    return jsonify(studio_diff.compare(request.args.get("from", ""), request.args.get("to", "")))
+
+
+@bp.get("/versions/<int:version>/migration")
+@role_required("analyst")
+def migration(version: int) -> str:
+    """List the running instances of older versions and whether each can move to this one."""
+    return render_template("studio/migration.html", version=studio_migration.target(version),
+                           instances=studio_migration.candidates(version))
+
+
+@bp.post("/versions/<int:version>/migrate")
+@role_required("analyst")
+def migrate(version: int) -> str:
+    """Move the chosen instances to this version; each is checked again and recorded in its audit chain."""
+    chosen, now = _instance_choices(), get_runtime().clock.now()
+    results = run_command(lambda: studio_migration.migrate_instances(version, chosen, actor=_actor(), now=now))
+    moved = sum(1 for r in results if r["migrated"])
+    flash(f"Migrated {moved} of {len(results)} instance(s) to v{version}.")
+    return render_template("studio/migration.html", version=studio_migration.target(version),
+                           instances=studio_migration.candidates(version), results=results)
+
+
+def _instance_choices() -> dict[int, int]:
+    """Read the ticked instances ("ID:ROW_VERSION") of the migration form."""
+    chosen: dict[int, int] = {}
+    for value in request.form.getlist("instance"):
+        try:
+            instance_id, seen = (int(part) for part in value.split(":", 1))
+        except ValueError:
+            raise ValidationFailed(f"'{value}' is not an instance choice (ID:VERSION)",
+                                   fields={"instance": "bad choice"}) from None
+        chosen[instance_id] = seen
+    return chosen

@@ -4,9 +4,12 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import select
+
 from app.extensions import db
 from app.models import ProcessDefinition, User
-from app.services import definitions
+from app.models.studio import StudioDraft
+from app.services import definitions, studio
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "studio"
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "bpmn-corpus"
@@ -32,3 +35,27 @@ def deploy_leave(now: datetime) -> ProcessDefinition:
     """Deploy the leave-request files as the first version."""
     definition, _ = definitions.deploy(leave_files(), actor="setup", now=now)
     return definition
+
+
+def engine_files() -> dict[str, str]:
+    """Return the engine-test complaint process (script, decision, gateway, service, user tasks, SLA timer)."""
+    data = DATA.parent / "engine"
+    return {"bpmn/complaint_engine.bpmn": (data / "complaint_engine.bpmn").read_text(encoding="utf-8"),
+            "rules/priority.dmn": (data / "priority.dmn").read_text(encoding="utf-8"),
+            "bpmn/forms/handle.json": (data / "handle.json").read_text(encoding="utf-8")}
+
+
+def sign_in(client, username: str) -> None:  # type: ignore[no-untyped-def]
+    """Make the test client's session belong to ``username``."""
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user.id)
+        session["_fresh"] = True
+
+
+def make_draft(files: dict[str, str], now: datetime, name: str = "trial") -> StudioDraft:
+    """Create an empty draft (analyst li) and save each file into it."""
+    draft = studio.create_draft(name, base_version=0, actor="li", now=now)
+    for path, text in files.items():
+        studio.save_file(draft.id, path, text, actor="li", now=now)
+    return draft

@@ -21,7 +21,7 @@
     return modeler.importXML(xml).then(function (result) {
       modeler.get("canvas").zoom("fit-viewport");
       if (window.KesuPanel) { window.KesuPanel(modeler, document.getElementById("panel"), extras); }
-      return { warnings: result.warnings, save: function () { return modeler.saveXML({ format: true }).then(function (r) { return r.xml; }); },
+      return { warnings: result.warnings, modeler: modeler, save: function () { return modeler.saveXML({ format: true }).then(function (r) { return r.xml; }); },
                focus: function (id) { focusElement(modeler, id); } };
     });
   }
@@ -30,7 +30,7 @@
     var modeler = new window.DmnJS({ container: "#canvas", common: { keyboard: { bindTo: window } } });
     document.getElementById("panel").innerHTML = '<p class="muted">Decision tables: double-click a decision in the diagram to edit its rows. Cells are checked on save.</p>';
     return modeler.importXML(xml).then(function (result) {
-      return { warnings: result.warnings, save: function () { return modeler.saveXML({ format: true }).then(function (r) { return r.xml; }); },
+      return { warnings: result.warnings, modeler: modeler, save: function () { return modeler.saveXML({ format: true }).then(function (r) { return r.xml; }); },
                focus: function (id) {
                  var view = modeler.getViews().filter(function (v) { return v.element.id === id; })[0];
                  if (view) { modeler.open(view); }
@@ -97,17 +97,18 @@
 
   function save() {
     say("Saving…");
-    editor.save().then(function (content) {
+    return editor.save().then(function (content) {
       return fetch(root.dataset.fileUrl, { method: "PUT", credentials: "same-origin",
         headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
         body: JSON.stringify({ path: path, content: content }) });
     }).then(function (r) {
       return r.json().then(function (body) {
-        if (!r.ok) { say(body.detail || "Save failed", true); if (body.problems) { showProblems(body.problems); } return; }
+        if (!r.ok) { say(body.detail || "Save failed", true); if (body.problems) { showProblems(body.problems); } return false; }
         say("Saved; " + body.problems.length + " problem(s).");
         showProblems(body.problems);
+        return true;
       });
-    }).catch(function (e) { say("Save failed: " + e.message, true); });
+    }).catch(function (e) { say("Save failed: " + e.message, true); return false; });
   }
 
   var fileUrl = root.dataset.fileUrl + "?path=" + encodeURIComponent(path);
@@ -122,6 +123,8 @@
         var hash = decodeURIComponent(window.location.hash.slice(1));
         if (hash) { editor.focus(hash); }
         root.dataset.ready = "true";
+        window.KesuStudio = { kind: kind, modeler: made.modeler || null, save: save };
+        document.dispatchEvent(new CustomEvent("kesu:editor-ready"));
       });
     })
     .catch(function (e) { say("Could not open the file: " + e.message, true); root.dataset.ready = "error"; });
