@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
+from app.models.complaint import Complaint
 from app.models.knowledge import KnowledgeCase
 from app.models.notification import Notification, NotificationStatus
 from workflows.services import ServiceCall, ServiceError
@@ -85,8 +86,17 @@ def archive_case(call: ServiceCall) -> dict[str, Any]:
         db.session.add(case)
     case.category, case.resolution = str(params["category"]), str(params["resolution"])
     case.reply = params.get("reply") or None
+    case.summary = _complaint_text(complaint_id)
     db.session.flush()
     return {"knowledge_case_id": case.id}
+
+
+def _complaint_text(reference: str) -> str | None:
+    """The text of complaint ``C-<id>`` (None for instances started without a stored complaint)."""
+    if not (reference.startswith("C-") and reference[2:].isdigit()):
+        return None
+    return db.session.execute(select(Complaint.description).where(Complaint.id == int(reference[2:]))
+                              ).scalar_one_or_none()
 
 
 def register_operators(registry: OperatorRegistry) -> None:

@@ -33,9 +33,15 @@ def register_blueprints(app: Flask) -> None:
     from app.views import admin, tasks
     app.register_blueprint(tasks.bp)
     app.register_blueprint(admin.bp)
+    from app.views import outbox
+    app.register_blueprint(outbox.bp)
 
     from app.views import dashboard
     app.register_blueprint(dashboard.bp)
+
+    from app.views import alerts, kb
+    app.register_blueprint(alerts.bp)
+    app.register_blueprint(kb.bp)
 
     from app.api import register_api
     register_api(app)
