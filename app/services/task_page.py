@@ -71,7 +71,12 @@ def _typed(value: str, kind: str | None) -> Any:
 
 def fill_template(template: ReplyTemplate, values: dict[str, Any]) -> str:
     """Return the template's text with customer name, order and amount filled in."""
-    return template.body.format_map({k: values.get(k, "") for k in ("customer_name", "order_ref", "amount")})
+    amount = values.get("amount", "")
+    filled = {**values, "amount": f"{amount:.2f}" if isinstance(amount, (int, float)) else amount}
+    text = template.body  # plain replacement: other braces in a knowledge-base text stay as written
+    for key in ("customer_name", "order_ref", "amount"):
+        text = text.replace("{" + key + "}", str(filled.get(key, "")))
+    return text
 
 
 def templates_for(category: str | None) -> list[ReplyTemplate]:

@@ -5,7 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.errors import ValidationFailed
+from app.errors import TaskClaimedByOther, ValidationFailed
 from app.runtime import get_runtime
 from app.services import staff, task_claims, task_lists, task_page, task_work
 from app.services.uow import run_command
@@ -65,9 +65,12 @@ def complete(task_id: str) -> Response | tuple[str, int]:
 @bp.post("/<task_id>/claim")
 @role_required(*STAFF)
 def claim(task_id: str) -> Response:
-    """Claim the task (one of several concurrent claims wins)."""
+    """Claim the task (one of several concurrent claims wins; the others see who did on the task page)."""
     who, now = _who(), get_runtime().clock.now()
-    run_command(lambda: task_claims.claim(task_id, who=who, now=now))
+    try:
+        run_command(lambda: task_claims.claim(task_id, who=who, now=now))
+    except TaskClaimedByOther as error:
+        flash(f"任务已被他人认领: {error.message}")
     return redirect(url_for("tasks.show", task_id=task_id))
 
 

@@ -106,7 +106,7 @@ def test_a_template_fills_in_customer_order_and_amount(driver, make_staff, clien
     template = db_session.query(ReplyTemplate).filter(ReplyTemplate.name.like("退款%")).one()
     sign_in(client, "ann")
     page = client.get(f"/tasks/{task.task_id}?template={template.id}").get_data(as_text=True)
-    assert "订单 O-1001 的 ¥120.0 退款" in page
+    assert "订单 O-1001 的 ¥120.00 退款" in page
 
 
 def test_comments_are_kept_and_empty_ones_refused(driver, make_staff, clock) -> None:
