@@ -31,3 +31,47 @@ document.addEventListener("DOMContentLoaded", () => {
     setTimeout(() => window.location.reload(), 15000);
   }
 });
+
+// "可能对您有帮助": while the customer types the description, ask the knowledge base (debounced)
+// for published articles that may already answer it; the list is built with textContent only.
+document.addEventListener("DOMContentLoaded", () => {
+  const box = document.getElementById("kb-suggestions");
+  const text = document.getElementById("description");
+  const category = document.getElementById("category");
+  if (!box || !text) return;
+  const list = box.querySelector("ul");
+  let timer = null;
+  let asked = "";
+  const show = (articles) => {
+    list.replaceChildren();
+    for (const article of articles) {
+      const item = document.createElement("li");
+      const link = document.createElement("a");
+      link.href = article.url;
+      link.target = "_blank";
+      link.rel = "noopener";
+      link.textContent = article.title;
+      const excerpt = document.createElement("small");
+      excerpt.textContent = article.excerpt;
+      item.append(link, document.createElement("br"), excerpt);
+      list.append(item);
+    }
+    box.hidden = articles.length === 0;
+  };
+  const ask = async () => {
+    const query = text.value.trim();
+    const key = query + "|" + (category ? category.value : "");
+    if (key === asked) return;
+    asked = key;
+    if (query.length < 2) { show([]); return; }
+    const params = new URLSearchParams({ q: query, category: category ? category.value : "" });
+    try {
+      const response = await fetch(box.dataset.url + "?" + params, { headers: { Accept: "application/json" } });
+      if (response.ok && key === asked) show((await response.json()).articles || []);
+    } catch (error) { /* suggestions are a help, never a blocker */ }
+  };
+  const later = () => { clearTimeout(timer); timer = setTimeout(ask, 400); };
+  text.addEventListener("input", later);
+  if (category) category.addEventListener("change", later);
+  if (text.value) later();
+});

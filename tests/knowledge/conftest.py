@@ -36,3 +36,4 @@ def make_case(db_session: Any, clock: Any) -> Callable[..., KnowledgeCase]:
         db.session.commit()
         return case
     return make
+from tests.customer.conftest import make_customer  # noqa: E402,F401
