@@ -10,6 +10,7 @@ from app.models import ProcessInstance, User
 from app.runtime import get_runtime
 from app.services import processes
 from app.services.demo_customers import load_demo_customers
+from app.services.demo_knowledge import load_demo_articles
 from app.services.uow import run_command
 
 cli = AppGroup("demo", help="Demo data for trying Kesu out.")
@@ -49,6 +50,9 @@ def load_command(password: str) -> None:
     """Create demo staff, customers with orders, and demo complaints, once (a second run changes nothing)."""
     now = get_runtime().clock.now()
     added = run_command(lambda: load_demo_customers(password, now=now))
+    articles = run_command(lambda: load_demo_articles(now=now))
+    if articles:
+        click.echo(f"knowledge base: {articles} demo article(s) published (search them at /kb)")
     if added:
         click.echo(f"demo customers: {added} order(s) added (sign in at /account/login, phone 13800000001, "
                    f"password '{password}')")

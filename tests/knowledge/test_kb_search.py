@@ -118,3 +118,12 @@ def test_archive_case_stores_the_complaint_text(seeder: Any, clock: Any) -> None
     assert case.summary == "杯子有裂纹，要求退款"
     db.session.commit()
     assert _ids(search("裂纹", kinds=("case",)), "case") == [case.id]
+
+
+def test_demo_load_publishes_the_demo_articles_once(cli_runner: Any, driver: Any) -> None:
+    first = cli_runner.invoke(args=["demo", "load", "--password", "pw"])
+    assert "knowledge base: 12 demo article(s) published" in first.output, first.output
+    second = cli_runner.invoke(args=["demo", "load", "--password", "pw"])
+    assert "knowledge base" not in second.output
+    assert _ids(search("退款"))  # Chinese demo articles are searchable
+    assert _ids(search("parcel"))
