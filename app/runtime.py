@@ -38,6 +38,8 @@ class Runtime:
     conflict_retries: int
     chores: dict[str, Chore] = field(default_factory=dict)
     definition_hashes: dict[int, str] = field(default_factory=dict)  # versions are immutable
+    # (newest version's id, version, hash) -> {process id: definition id}; see definitions.current_version_for
+    current_versions: tuple[tuple[int, int, str], dict[str, int]] | None = None
 
     def execution_options(self) -> dict[str, Any]:
         """Keyword arguments every `Execution` of this app is created with."""

@@ -107,6 +107,7 @@ def db_session(app: Flask, clock: FrozenClock) -> Iterator[scoped_session]:
     """A session inside a transaction that is rolled back after the test."""
     # ids are reused after each rollback, so the id -> version hash cache must not outlive a test
     app.extensions["kesu.runtime"].definition_hashes.clear()
+    app.extensions["kesu.runtime"].current_versions = None
     with app.app_context():
         connection = db.engine.connect()
         outer = connection.begin()

@@ -55,13 +55,28 @@ def deploy(files: Mapping[str, str], *, actor: str, now: datetime, approved_by: 
     return definition, True
 
 
-def current_definition_for(process_id: str) -> ProcessDefinition:
-    """Return the newest deployed version that contains ``process_id``."""
-    for definition in db.session.execute(
-            select(ProcessDefinition).order_by(ProcessDefinition.version.desc())).scalars():
-        if process_id in definition.process_ids:
-            return definition
-    raise NotFound(f"no deployed version contains process '{process_id}'; run `flask bpmn deploy`")
+def current_version_for(process_id: str) -> int:
+    """Return the id of the newest deployed version that contains ``process_id``.
+
+    Versions never change once deployed, so which version is current for each process is
+    cached per runtime and re-read only when the newest row (id, version, hash) differs from
+    the cached one: one small indexed query per start, and a deploy by any process is seen.
+    """
+    runtime = get_runtime()
+    newest = db.session.execute(select(ProcessDefinition.id, ProcessDefinition.version, ProcessDefinition.content_hash)
+                                .order_by(ProcessDefinition.version.desc()).limit(1)).first()
+    cached = runtime.current_versions
+    if newest is not None and (cached is None or cached[0] != tuple(newest)):
+        current: dict[str, int] = {}
+        for row in db.session.execute(select(ProcessDefinition.id, ProcessDefinition.content_hash,
+                                             ProcessDefinition.process_ids).order_by(ProcessDefinition.version)):
+            runtime.definition_hashes[row.id] = row.content_hash
+            current.update(dict.fromkeys(row.process_ids, row.id))
+        runtime.current_versions = cached = (tuple(newest), current)
+    definition_id = cached[1].get(process_id) if newest is not None and cached is not None else None
+    if definition_id is None:
+        raise NotFound(f"no deployed version contains process '{process_id}'; run `flask bpmn deploy`")
+    return definition_id
 
 
 def bundle_for(definition: ProcessDefinition) -> SpecBundle:

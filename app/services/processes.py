@@ -32,11 +32,14 @@ def start_instance(process_id: str, data: dict[str, Any], *, actor: str | None, 
 
     With ``queued`` the instance is only created (status running) and a ``start`` job runs it.
     """
-    definition = definition or definitions.current_definition_for(process_id)
-    bundle = definitions.bundle_for(definition)
-    if process_id not in bundle.specs:
-        raise NotFound(f"process '{process_id}' is not deployed in version {definition.version}")
-    instance = ProcessInstance(definition=definition, process_id=process_id, business_key=business_key,
+    if definition is None:
+        definition_id = definitions.current_version_for(process_id)
+        bundle = definitions.bundle_for_id(definition_id)
+    else:
+        definition_id, bundle = definition.id, definitions.bundle_for(definition)
+        if process_id not in bundle.specs:
+            raise NotFound(f"process '{process_id}' is not deployed in version {definition.version}")
+    instance = ProcessInstance(definition_id=definition_id, process_id=process_id, business_key=business_key,
                                status=InstanceStatus.RUNNING.value, started_by=actor,
                                created_at=now, updated_at=now)
     db.session.add(instance)
@@ -54,7 +57,7 @@ def run_start(instance: ProcessInstance, data: dict[str, Any], *, now: datetime)
     if instance.status != InstanceStatus.RUNNING.value:
         raise Conflict(f"instance {instance.id} is {instance.status}; resume it first")
     context = CommandContext(now=now, actor=instance.started_by, instance_id=instance.id)
-    execution = Execution.start(definitions.bundle_for(instance.definition), instance.process_id, data, context,
+    execution = Execution.start(definitions.bundle_for_id(instance.definition_id), instance.process_id, data, context,
                                 **get_runtime().execution_options())
     _save(instance, execution, now, before=projections.EMPTY)
     return instance
