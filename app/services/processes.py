@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -23,6 +23,11 @@ from workflows.engine import CommandContext, EngineError, Event, Execution, corr
 from workflows.services import ServiceError
 
 _ENGINE_ERRORS = {"not_found": NotFound, "conflict": Conflict, "forbidden": FourEyesViolation}
+_INSTANCES = ProcessInstance.__table__
+# Built once: constructing a statement costs several times more than running it on SQLite.
+_SAVE_INSTANCE = update(_INSTANCES).where(_INSTANCES.c.id == bindparam("b_id"),
+                                          _INSTANCES.c.version == bindparam("b_version"))
+_TASK_BY_ID = select(HumanTask).where(HumanTask.task_id == bindparam("task_id"))
 
 
 def start_instance(process_id: str, data: dict[str, Any], *, actor: str | None, now: datetime,
@@ -65,7 +70,7 @@ def run_start(instance: ProcessInstance, data: dict[str, Any], *, now: datetime)
 
 def complete_task(task_id: str, data: dict[str, Any], *, actor: str, now: datetime) -> ProcessInstance:
     """Complete a user task with form data; only one of several concurrent completions wins."""
-    task = db.session.execute(select(HumanTask).where(HumanTask.task_id == task_id)).scalar_one_or_none()
+    task = db.session.execute(_TASK_BY_ID, {"task_id": task_id}).scalar_one_or_none()
     if task is None:
         raise NotFound(f"task {task_id} does not exist")
     if task.status != TaskStatus.OPEN.value:
@@ -194,10 +199,9 @@ def _write_instance(instance: ProcessInstance, **values: Any) -> None:
     no row, and StaleDataError makes `run_command` retry the whole command.
     """
     db.session.flush()  # a new instance's INSERT, and anything else pending, goes first
-    table = ProcessInstance.__table__
     version = instance.version
-    result = db.session.execute(update(table).where(table.c.id == instance.id, table.c.version == version)
-                                .values(version=version + 1, **values))
+    result = db.session.execute(_SAVE_INSTANCE, {"b_id": instance.id, "b_version": version,
+                                                 "version": version + 1, **values})
     if result.rowcount != 1:
         raise StaleDataError(f"process instance {instance.id} was changed by another writer")
     for key, value in {**values, "version": version + 1}.items():

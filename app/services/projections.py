@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import bindparam, delete, insert, update
 
 from app.extensions import db
 from app.models import HumanTask, MessageWait, TaskStatus, Timer, TimerStatus
@@ -35,6 +35,25 @@ class Projection:
 
 EMPTY = Projection()
 
+# Built once: constructing a statement costs several times more than running it on SQLite.
+_TASKS, _TIMERS, _WAITS = HumanTask.__table__, Timer.__table__, MessageWait.__table__
+_INSERT_TASKS, _INSERT_TIMERS, _INSERT_WAITS = insert(_TASKS), insert(_TIMERS), insert(_WAITS)
+_OPEN_TASKS = (_TASKS.c.task_id.in_(bindparam("task_ids", expanding=True)),
+               _TASKS.c.status == TaskStatus.OPEN.value)
+_COMPLETE_TASKS = update(_TASKS).where(*_OPEN_TASKS).values(
+    status=TaskStatus.COMPLETED.value, completed_at=bindparam("now"), completed_by=bindparam("actor"))
+_CANCEL_TASKS = update(_TASKS).where(*_OPEN_TASKS).values(
+    status=TaskStatus.CANCELLED.value, completed_at=bindparam("now"))
+_UPDATE_TASK = update(_TASKS).where(_TASKS.c.task_id == bindparam("b_task_id"))
+_SOME_TIMERS = _TIMERS.c.task_id.in_(bindparam("task_ids", expanding=True))
+_FIRE_TIMERS = update(_TIMERS).where(_SOME_TIMERS).values(status=TimerStatus.FIRED.value, fired_at=bindparam("now"))
+_CANCEL_TIMERS = update(_TIMERS).where(_SOME_TIMERS).values(status=TimerStatus.CANCELLED.value)
+_REARM_TIMER = update(_TIMERS).where(_TIMERS.c.task_id == bindparam("b_task_id")).values(
+    status=TimerStatus.WAITING.value)
+_DELETE_WAIT = delete(_WAITS).where(
+    _WAITS.c.instance_id == bindparam("instance_id"), _WAITS.c.task_id == bindparam("task_id"),
+    _WAITS.c.message_name == bindparam("message_name"), _WAITS.c.correlation_key == bindparam("correlation_key"))
+
 
 def apply_changes(instance_id: int, before: Projection, after: Projection, execution: Execution,
                   now: datetime) -> None:
@@ -51,24 +70,19 @@ def _finished(task_ids: set[str], execution: Execution) -> tuple[list[str], list
 
 def _tasks(instance_id: int, before: dict[str, HumanTaskView], after: dict[str, HumanTaskView],
            execution: Execution, now: datetime) -> None:
-    table = HumanTask.__table__
     new = [after[t] for t in after.keys() - before.keys()]
     if new:
-        db.session.execute(insert(table), [_task_row(instance_id, view, now) for view in new])
+        db.session.execute(_INSERT_TASKS, [_task_row(instance_id, view, now) for view in new])
     completed, cancelled = _finished(set(before) - set(after), execution)
-    open_rows = (table.c.task_id, table.c.status == TaskStatus.OPEN.value)
     if completed:
-        db.session.execute(update(table).where(open_rows[0].in_(completed), open_rows[1]).values(
-            status=TaskStatus.COMPLETED.value, completed_at=now, completed_by=execution.context.actor))
+        db.session.execute(_COMPLETE_TASKS, {"task_ids": completed, "now": now, "actor": execution.context.actor})
     if cancelled:
-        db.session.execute(update(table).where(open_rows[0].in_(cancelled), open_rows[1]).values(
-            status=TaskStatus.CANCELLED.value, completed_at=now))
+        db.session.execute(_CANCEL_TASKS, {"task_ids": cancelled, "now": now})
     for task_id in after.keys() & before.keys():
         view = after[task_id]
         if view != before[task_id]:
-            db.session.execute(update(table).where(table.c.task_id == task_id).values(
-                priority=view.priority, due_at=view.due_at, candidate_group=view.candidate_group,
-                **_summary(view)))
+            db.session.execute(_UPDATE_TASK, {"b_task_id": task_id, "priority": view.priority, "due_at": view.due_at,
+                                              "candidate_group": view.candidate_group, **_summary(view)})
 
 
 def _task_row(instance_id: int, view: HumanTaskView, now: datetime) -> dict[str, Any]:
@@ -89,32 +103,27 @@ def _summary(view: HumanTaskView) -> dict[str, Any]:
 
 def _timers(instance_id: int, before: dict[str, tuple[str, datetime]],
             after: dict[str, tuple[str, datetime]], execution: Execution, now: datetime) -> None:
-    table = Timer.__table__
     new = after.keys() - before.keys()
     if new:
-        db.session.execute(insert(table), [
+        db.session.execute(_INSERT_TIMERS, [
             {"instance_id": instance_id, "task_id": t, "task_name": after[t][0], "due_at": after[t][1],
              "status": TimerStatus.WAITING.value, "fired_at": None} for t in new])
     fired, cancelled = _finished(set(before) - set(after), execution)
     if fired:
-        db.session.execute(update(table).where(table.c.task_id.in_(fired)).values(
-            status=TimerStatus.FIRED.value, fired_at=now))
+        db.session.execute(_FIRE_TIMERS, {"task_ids": fired, "now": now})
     if cancelled:
-        db.session.execute(update(table).where(table.c.task_id.in_(cancelled)).values(
-            status=TimerStatus.CANCELLED.value))
+        db.session.execute(_CANCEL_TIMERS, {"task_ids": cancelled})
     for task_id in after.keys() & before.keys():
         if after[task_id][1] != before[task_id][1]:  # a cycle timer re-armed
-            db.session.execute(update(table).where(table.c.task_id == task_id).values(
-                due_at=after[task_id][1], status=TimerStatus.WAITING.value))
+            db.session.execute(_REARM_TIMER, {"b_task_id": task_id, "due_at": after[task_id][1]})
 
 
 def _waits(instance_id: int, before: frozenset[tuple[str, str, str]],
            after: frozenset[tuple[str, str, str]]) -> None:
-    table = MessageWait.__table__
     for task_id, name, key in before - after:
-        db.session.execute(delete(table).where(table.c.instance_id == instance_id, table.c.task_id == task_id,
-                                               table.c.message_name == name, table.c.correlation_key == key))
+        db.session.execute(_DELETE_WAIT, {"instance_id": instance_id, "task_id": task_id, "message_name": name,
+                                          "correlation_key": key})
     if after - before:
-        db.session.execute(insert(table), [
+        db.session.execute(_INSERT_WAITS, [
             {"instance_id": instance_id, "task_id": t, "message_name": n, "correlation_key": k}
             for t, n, k in after - before])
