@@ -71,6 +71,12 @@ class Config:
     # The shop's time zone: the dashboard's days, weeks and months and the weekly review start at
     # its midnight (timestamps stay UTC in the database).
     SHOP_TIMEZONE = os.environ.get("KESU_SHOP_TIMEZONE", "Asia/Shanghai")
+    # Smart alerts (app/services/alert_rules.py, evaluated every minute by the scheduler).
+    ALERT_PRODUCT_THRESHOLD = int(os.environ.get("KESU_ALERT_PRODUCT_THRESHOLD", "5"))  # complaints in 24 h
+    ALERT_REGION_FACTOR = float(os.environ.get("KESU_ALERT_REGION_FACTOR", "3"))  # x the 14-day daily average
+    ALERT_REGION_MINIMUM = int(os.environ.get("KESU_ALERT_REGION_MINIMUM", "5"))
+    ALERT_SLA_WARNING_MINUTES = int(os.environ.get("KESU_ALERT_SLA_WARNING_MINUTES", "15"))
+    ALERT_REFUND_UNKNOWN_MINUTES = int(os.environ.get("KESU_ALERT_REFUND_UNKNOWN_MINUTES", "30"))
 
     # Payments (app/payments). Development and tests talk to the sandbox gateway
     # (`flask payments sandbox --port 5001`, started by `make run`); its keys are public

@@ -143,3 +143,17 @@ def test_refund_unknown_after_the_threshold_linked_to_payment_alerts(seeder: Any
     refund.state, refund.updated_at = RefundState.SUCCEEDED.value, clock.now()  # the query found it paid
     db.session.commit()
     assert _run(clock).resolved == [alert.id]
+
+
+def test_the_minute_chore_runs_the_rules_with_the_configured_thresholds(app: Any, seeder: Any, clock: Any) -> None:
+    from app.worker import run_chore
+    chore = app.extensions["kesu.runtime"].chores["alerts.evaluate"]
+    assert chore.every_seconds == 60
+    _burst(seeder, clock, 3)
+    app.config["ALERT_PRODUCT_THRESHOLD"] = 3
+    try:
+        run_chore(app, "alerts.evaluate")
+    finally:
+        app.config["ALERT_PRODUCT_THRESHOLD"] = 5
+    [alert] = _alerts("product_burst")
+    assert alert.evidence["threshold"] == 3

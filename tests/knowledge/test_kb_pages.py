@@ -123,3 +123,16 @@ def test_task_page_suggests_articles_cases_and_templates(client: Any, make_staff
     block = client.get(f"/kb/suggest/task/{task.task_id}").get_data(as_text=True)
     assert f"/kb/articles/{article.id}" in block and f"/kb/cases/{case.id}" in block
     assert "kb-suggest-templates" in block
+
+
+def test_staff_reach_the_knowledge_base_and_supervisors_the_alerts_from_every_page(client: Any,
+                                                                                   make_staff: Any) -> None:
+    make_staff("xiaowang", ["agent"])
+    make_staff("zhuguan", ["supervisor"])
+    sign_in(client, "xiaowang")
+    page = client.get("/kb").get_data(as_text=True)
+    assert 'href="/kb"' in page and 'href="/alerts"' not in page
+    client.post("/logout", data={"csrf_token": csrf(page)})
+    sign_in(client, "zhuguan")
+    page = client.get("/kb").get_data(as_text=True)
+    assert 'href="/kb"' in page and 'href="/alerts"' in page
