@@ -90,7 +90,7 @@ def _blocking(diff: Any, where: str) -> list[str]:
     reasons = []
     for task in diff.removed:
         if task.state & _DEFINITE:
-            what = "has run" if task.state == TaskState.COMPLETED else f"is {task.state_name.lower()} at"
+            what = "has run" if task.state == TaskState.COMPLETED else f"is {TaskState.get_name(task.state).lower()} at"
             reasons.append(f"step '{_label(task)}' that the instance {what} no longer exists in the new version{where}")
     for task in diff.changed:
         if task.state == TaskState.STARTED:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.api.registry import PayloadTooLarge
 from app.errors import ValidationFailed
@@ -27,15 +26,12 @@ def _security_headers(response: Response) -> Response:
 
 @bp.before_request
 def _limit_body() -> None:
-    # One diagram, JSON-escaped (at most twice its size), plus the form around it.
-    request.max_content_length = 2 * current_app.config["MAX_DIAGRAM_BYTES"] + 64 * 1024
-
-
-@bp.errorhandler(RequestEntityTooLarge)
-def _too_large(_error: RequestEntityTooLarge) -> Response:
-    limit = current_app.config["MAX_DIAGRAM_BYTES"]
-    raise PayloadTooLarge(f"the upload is larger than the studio accepts ({limit:,} bytes per diagram); split "
-                          f"the diagram or remove embedded images, then upload it again")
+    """Refuse a body larger than one diagram (JSON-escaped, at most twice its size) before reading it."""
+    diagram = current_app.config["MAX_DIAGRAM_BYTES"]
+    request.max_content_length = 2 * diagram + 64 * 1024  # also caps bodies sent without a length
+    if (request.content_length or 0) > request.max_content_length:
+        raise PayloadTooLarge(f"the upload is larger than the studio accepts ({diagram:,} bytes per diagram); split "
+                              f"the diagram or remove embedded images, then upload it again")
 
 
 def _actor() -> str:

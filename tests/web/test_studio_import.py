@@ -62,7 +62,7 @@ def test_an_invalid_corpus_diagram_says_why_it_cannot_run(analyst_client) -> Non
 @pytest.mark.parametrize("name, data, message", [
     ("xxe.bpmn", XXE, "DOCTYPE and ENTITY declarations are not allowed in diagrams; remove them and upload again"),
     ("laughs.bpmn", LAUGHS, "DOCTYPE and ENTITY declarations are not allowed in diagrams"),
-    ("huge.bpmn", b"<a>" + b"x" * (50 * 1024 * 1024) + b"</a>", "is larger than the limit of 2,097,152 bytes"),
+    ("big.bpmn", b"<a>" + b"x" * (3 * 1024 * 1024) + b"</a>", "is larger than the limit of 2,097,152 bytes"),
     ("evil.bpmn", IMPORT_IN_CONDITION, "has the expression `__import__('os').system('id')`, which reaches for Python internals"),
     ("notes.txt", b"hello", "'notes.txt' is not a .bpmn or .dmn file"),
 ])
