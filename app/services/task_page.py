@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.classification.taxonomy import CATEGORIES
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.models import Complaint, Customer, ProcessEvent, ProcessInstance, ReplyTemplate, TaskComment
@@ -124,7 +125,9 @@ def page_context(task: HumanTask, *, who: Identity, now: datetime) -> dict[str, 
     return {"task": task, "data": data, "complaint": complaint, "customer": customer, "values": values,
             "earlier": _earlier(complaint), "fields": form_fields(task_work.task_form(task)),
             "timeline": _timeline(task.instance_id), "comments": _comments(task.instance_id),
-            "templates": templates_for(task.category), "four_eyes": _four_eyes(task, who)}
+            "templates": templates_for(task.category), "four_eyes": _four_eyes(task, who),
+            "confidence": (data.get("classification") or {}).get("category_confidence"),
+            "categories": [(category.code, category.label()) for category in CATEGORIES]}
 
 
 def _earlier(complaint: Complaint | None) -> list[Complaint]:

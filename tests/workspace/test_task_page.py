@@ -1,0 +1,84 @@
+"""The task page as an agent uses it: the complaint's photos, "correct it" feeding the classifier,
+four eyes shown and enforced over HTTP, and the workspace closed to signed-in customers."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Customer, HumanTask, LabelCorrection
+from app.services import classification, complaints
+from app.services.complaints import Submission
+from app.services.demo_customers import load_demo_customers
+from tests.customer.conftest import image_bytes
+from tests.workspace.conftest import csrf, sign_in
+
+
+def _complaint_with_a_photo(clock, tmp_path: Path):  # type: ignore[no-untyped-def]
+    load_demo_customers("kesu-demo", now=clock.now())
+    customer = db.session.execute(select(Customer).where(Customer.phone == "13800000001")).scalar_one()
+    complaint, _ = complaints.submit(customer, Submission("KS-20261102-02", "product.quality", "耳机左边没声音",
+                                                          images=[image_bytes("PNG", size=(32, 24))]),
+                                     upload_dir=tmp_path, now=clock.now())
+    db.session.commit()
+    task = db.session.execute(select(HumanTask).where(HumanTask.instance_id == complaint.instance_id,
+                                                      HumanTask.name == "handle")).scalar_one()
+    return complaint, task
+
+
+def test_the_page_shows_the_photos_and_correct_it_stores_a_label_for_retraining(
+        driver, make_staff, clock, client, tmp_path) -> None:
+    complaint, task = _complaint_with_a_photo(clock, tmp_path)
+    make_staff("ann", groups=[task.candidate_group])
+    sign_in(client, "ann")
+    page = client.get(f"/tasks/{task.task_id}").get_data(as_text=True)
+    assert f'src="/complaints/{complaint.id}/photos/{complaint.attachments[0].id}"' in page
+    assert '<option value="product.quality" selected>' in page  # "correct it" offers the 13 categories
+    assert "emotion calm" in page and "(93% confidence 置信度)" in page  # the classification and its confidence
+    answer = client.post(f"/tasks/{task.task_id}/correct", data={"csrf_token": csrf(page),
+                                                                 "category": "delivery.damaged", "emotion": "angry"})
+    assert answer.status_code == 302
+    row = db.session.execute(select(LabelCorrection)).scalar_one()
+    assert (row.text, row.category, row.emotion, row.corrected_by, row.source_ref) == (
+        "耳机左边没声音", "delivery.damaged", "angry", "ann", task.complaint_ref)
+    assert "耳机左边没声音" in str(classification.corrections_as_labelled_set())
+    refused = client.post(f"/tasks/{task.task_id}/correct", data={"csrf_token": csrf(page),
+                                                                  "category": "weather", "emotion": "angry"})
+    assert refused.status_code == 422
+    assert "choose one of product.quality" in refused.get_data(as_text=True)
+    assert len(db.session.execute(select(LabelCorrection)).all()) == 1
+
+
+def test_the_requester_sees_why_and_the_server_refuses_their_approval(driver, make_staff, clock, client) -> None:
+    instance_id = driver.start()
+    handle = driver.task(instance_id, "handle")
+    make_staff("zhuguan", roles=["agent", "supervisor"], groups=[handle.candidate_group, "supervisors"])
+    sign_in(client, "zhuguan")
+    page = client.get(f"/tasks/{handle.task_id}").get_data(as_text=True)
+    answer = client.post(f"/tasks/{handle.task_id}/complete", data={
+        "csrf_token": csrf(page), "outcome": "refund", "reply": "为您退款", "refund_amount": "80"})
+    assert answer.status_code == 302
+    approval = driver.task(instance_id, "approve_refund")
+    page = client.get(f"/tasks/{approval.task_id}").get_data(as_text=True)
+    assert 'id="four-eyes">You requested this (zhuguan)' in page
+    assert re.search(r'<button type="submit" id="submit" disabled', page)
+    answer = client.post(f"/tasks/{approval.task_id}/complete", data={"csrf_token": csrf(page),
+                                                                      "approval_decision": "approve"})
+    assert answer.status_code == 403
+    assert "under the four-eyes rule another person must approve it" in answer.get_data(as_text=True)
+    assert driver.task(instance_id, "approve_refund").status == "open"
+
+
+def test_a_signed_in_customer_cannot_reach_the_workspace(client, clock, db_session) -> None:
+    load_demo_customers("kesu-demo", now=clock.now())
+    db.session.commit()
+    page = client.get("/account/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    signed_in = client.post("/account/login", data={"csrf_token": token, "login": "13800000001",
+                                                    "password": "kesu-demo", "way": "password"})
+    assert signed_in.status_code == 302 and client.get("/orders").status_code == 200
+    for path in ("/tasks", "/tasks/supervisor", "/tasks/substitutes"):
+        answer = client.get(path)
+        assert answer.status_code == 302 and "/login" in answer.headers["Location"], path
