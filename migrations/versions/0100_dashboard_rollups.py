@@ -32,14 +32,18 @@ COMPLAINT_COLUMNS = {
     "satisfied": sa.Boolean,
     "csat": sa.Integer,
 }
+FILTERS = ["created_day", "case_category", "handling_group", "channel"]
 COMPLAINT_INDEXES = {
-    "ix_complaint_day_response": ["created_day", "response_seconds"],
-    "ix_complaint_day_resolution": ["created_day", "resolution_seconds"],
-    "ix_complaint_day_product": ["created_day", "product"],
-    "ix_complaint_day_region": ["created_day", "region"],
-    "ix_complaint_unanswered": ["first_response_at", "response_due_at"],
-    "ix_complaint_unresolved": ["resolved_at", "resolution_due_at"],
+    "ix_complaint_dashboard": [*FILTERS, "response_seconds", "resolution_seconds", "product", "region"],
+    "ix_complaint_by_response": ["response_seconds", *FILTERS],
+    "ix_complaint_by_resolution": ["resolution_seconds", *FILTERS],
+    "ix_complaint_by_product": ["product", *FILTERS],
+    "ix_complaint_by_region": ["region", *FILTERS],
+    "ix_complaint_unanswered": ["first_response_at", "response_due_at", *FILTERS],
+    "ix_complaint_unresolved": ["resolved_at", "resolution_due_at", *FILTERS],
+    "ix_complaint_dimensions": ["id", *FILTERS[1:]],
 }
+REFUND_INDEX = ["created_at", "requested_by", "state", "amount", "complaint_id"]
 MEASURES = ("complaints", "responded", "resolved", "response_met", "response_late", "resolution_met",
             "resolution_late", "rated", "csat_sum", "satisfied_72h")
 
@@ -53,6 +57,7 @@ def upgrade():
         for name, columns in COMPLAINT_INDEXES.items():
             batch_op.create_index(name, columns, unique=False)
         batch_op.create_check_constraint(op.f("ck_complaint_csat_range"), "csat IS NULL OR csat BETWEEN 1 AND 5")
+    op.create_index("ix_refund_dashboard", "refund", REFUND_INDEX, unique=False)
     op.create_table(
         "complaint_daily",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -82,6 +87,7 @@ def downgrade():
     op.drop_index("ix_complaint_daily_group", table_name="complaint_daily")
     op.drop_index("ix_complaint_daily_category", table_name="complaint_daily")
     op.drop_table("complaint_daily")
+    op.drop_index("ix_refund_dashboard", table_name="refund")
     with op.batch_alter_table("complaint", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_complaint_csat_range"), type_="check")
         for name in COMPLAINT_INDEXES:

@@ -112,6 +112,14 @@ FILTERS = [
 IDS = ["all", "family", "code", "group", "channel", "combined", "one-day", "empty"]
 
 
+@pytest.fixture(params=["short", "long"])
+def reading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Read p90 and top lists both ways: by day with a sort, and down the value-ordered indexes."""
+    if request.param == "long":
+        monkeypatch.setattr(dashboard, "LONG_RANGE", -1)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("f", FILTERS, ids=IDS)
 def test_trend_by_day_week_and_month_matches_sql(seeded: Seeder, f: DashboardFilter) -> None:
     where, params = _where(f)
@@ -154,7 +162,7 @@ def test_category_share_matches_sql(seeded: Seeder, f: DashboardFilter) -> None:
 
 
 @pytest.mark.parametrize("f", FILTERS, ids=IDS)
-def test_response_and_resolution_times_match_sql(seeded: Seeder, f: DashboardFilter) -> None:
+def test_response_and_resolution_times_match_sql(seeded: Seeder, f: DashboardFilter, reading: str) -> None:
     where, params = _where(f)
     times = dashboard.response_times(f)
     for name, column in (("first_response", "response_seconds"), ("resolution", "resolution_seconds")):
@@ -171,7 +179,7 @@ def test_response_and_resolution_times_match_sql(seeded: Seeder, f: DashboardFil
             assert times[name]["avg_seconds"] is None
 
 
-def test_p90_is_the_nearest_rank(seeded: Seeder) -> None:
+def test_p90_is_the_nearest_rank(seeded: Seeder, reading: str) -> None:
     values = sorted(v for (v,) in _rows("SELECT resolution_seconds FROM complaint WHERE resolution_seconds "
                                         "IS NOT NULL", {}))
     everything = DashboardFilter(date(2025, 11, 1), date(2026, 1, 31))
@@ -251,7 +259,7 @@ def test_refund_figures_on_known_values(seeded: Seeder) -> None:
 
 
 @pytest.mark.parametrize("f", FILTERS, ids=IDS)
-def test_top_products_and_regions_match_sql(seeded: Seeder, f: DashboardFilter) -> None:
+def test_top_products_and_regions_match_sql(seeded: Seeder, f: DashboardFilter, reading: str) -> None:
     where, params = _where(f)
     for column, figure in (("product", dashboard.top_products), ("region", dashboard.top_regions)):
         expected = [{"name": name, "complaints": n} for name, n in _rows(
