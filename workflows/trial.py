@@ -167,12 +167,13 @@ def run_trial(bundle: SpecBundle, files: Mapping[str, str], given: TrialInput, *
     try:
         execution = Execution.start(bundle, process_id, copy.deepcopy(given.start_data), context,
                                     operators=operators, environment=environment, max_tasks=max_tasks)
-    except (SpiffWorkflowException, EngineError, ServiceError, ValueError, TypeError) as error:
-        return TrialResult("error", process_id, problems=[Problem("", f"the run could not start: {error}")])
+    except Exception as error:  # analyst content runs here: any failure is a problem to show, never a 500
+        return TrialResult("error", process_id, problems=[Problem("", f"the run stopped before its first wait: "
+                                                                      f"{_first_line(error)}")])
     try:
         _drive(execution, given, bundle, problems)
-    except (SpiffWorkflowException, EngineError, ServiceError, ValueError, TypeError) as error:
-        problems.append(Problem("", f"the run stopped: {error}"))
+    except Exception as error:  # as above: SpiffWorkflow raises bare exceptions for bad timer values
+        problems.append(Problem("", f"the run stopped: {_first_line(error)}"))
     index = element_index(files)
     steps = _steps(execution, index)
     if execution.error_message:
@@ -217,6 +218,11 @@ def _drive(execution: Execution, given: TrialInput, bundle: SpecBundle, problems
             return
     problems.append(Problem("", f"the run was stopped after {MAX_ROUNDS} rounds of user tasks and timers; "
                                 f"a loop probably never ends with the data given", severity="warning"))
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).split("\n")[0] or type(error).__name__
+    return f"{type(error).__name__}: {text}" if type(error) is Exception else text
 
 
 def _fields(errors: dict[str, str]) -> str:

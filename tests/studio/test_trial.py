@@ -148,3 +148,18 @@ def test_only_analysts_run_drafts(app, client, analysts, clock) -> None:  # type
         assert _run(client, draft.id, {}).status_code == 403
     finally:
         app.config["WTF_CSRF_ENABLED"] = True
+
+
+def test_a_bad_timer_value_and_an_unknown_process_are_problems(analyst_client, clock) -> None:  # type: ignore[no-untyped-def]
+    files = engine_files()
+    files["bpmn/complaint_engine.bpmn"] = files["bpmn/complaint_engine.bpmn"].replace(">sla</bpmn:timeDuration>",
+                                                                                      ">bad_sla</bpmn:timeDuration>")
+    draft = make_draft(files, clock.now())
+    start = {"text": "x", "emotion": "calm", "amount": 600, "order_id": "O", "bad_sla": "two days"}
+    response = _run(analyst_client, draft.id, {"start_data": start})
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "error"
+    assert "Invalid duration" in response.get_json()["problems"][0]["message"]
+    unknown = _run(analyst_client, draft.id, {"process_id": "nope"}).get_json()
+    assert unknown["status"] == "invalid"
+    assert unknown["problems"][0]["message"] == "process 'nope' is not in the draft; pick one of: complaint_engine"
