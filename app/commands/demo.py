@@ -10,6 +10,7 @@ from app.models import ProcessInstance, User
 from app.runtime import get_runtime
 from app.services import processes
 from app.services.demo_customers import load_demo_customers
+from app.services.demo_history import load_demo_history
 from app.services.demo_knowledge import load_demo_articles
 from app.services.uow import run_command
 
@@ -56,6 +57,9 @@ def load_command(password: str) -> None:
     if added:
         click.echo(f"demo customers: {added} order(s) added (sign in at /account/login, phone 13800000001, "
                    f"password '{password}')")
+    history = run_command(lambda: load_demo_history(now=now))
+    if history:
+        click.echo(f"demo history: {history} closed complaint(s) over the past 8 weeks (see /dashboard)")
     if db.session.execute(select(func.count(User.id))).scalar():
         click.echo("demo data already loaded")
         return
