@@ -7,6 +7,7 @@ English, so scripts get stable messages; the mobile app sends its language.
 """
 from __future__ import annotations
 
+from babel import Locale
 from flask import Blueprint, Flask, has_request_context, redirect, request, session, url_for
 from flask_babel import Babel, get_locale, refresh
 from werkzeug.wrappers import Response
@@ -32,8 +33,9 @@ def select_locale() -> str:
 
 
 def current_language() -> str:
-    """Return the current locale's code (zh_CN or en) for templates."""
-    return str(get_locale() or DEFAULT_LOCALE)
+    """Return the request's language as one of LANGUAGES' codes (Babel calls zh_CN zh_Hans_CN)."""
+    locale = get_locale()
+    return next((code for code in LANGUAGES if Locale.parse(code) == locale), DEFAULT_LOCALE)
 
 
 @bp.post("/language")

@@ -51,7 +51,10 @@ def test_chinese_when_nothing_matches_or_nothing_is_asked(client, driver, make_c
 
 def test_the_switcher_choice_wins_over_the_browser_and_can_be_undone(client, make_customer) -> None:
     token = csrf(client, "/account/login")
-    assert 'name="lang" value="en"' in client.get("/account/login").text, "the switcher is in the header"
+    buttons = re.findall(r'<button type="submit" name="lang" value="(\w+)"([^>]*)>',
+                         client.get("/account/login", headers=ZH).text)
+    assert [(code, "aria-current" in attrs) for code, attrs in buttons] == [("zh_CN", True), ("en", False)], \
+        "the switcher in the header marks the current language"
     chosen = client.post("/language", data={"csrf_token": token, "lang": "en", "next": "/account/login?x=1"},
                          headers=ZH)
     assert chosen.status_code == 302 and chosen.headers["Location"] == "/account/login?x=1"
