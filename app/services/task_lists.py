@@ -12,9 +12,10 @@ from typing import Any, Callable, Mapping
 
 from sqlalchemy import ColumnElement, Select, case, func, literal, select, tuple_, union_all
 
+from app.classification.taxonomy import CATEGORIES, EMOTIONS
 from app.errors import PermissionDenied, ValidationFailed
 from app.extensions import db
-from app.models import HumanTask, TaskStatus, TaskWorkload
+from app.models import GROUPS, HumanTask, TaskStatus, TaskWorkload
 from app.services.staff import Identity
 
 PAGE_SIZE = 25
@@ -39,6 +40,13 @@ SORTS: dict[str, tuple[tuple[Any, ...], bool]] = {
 OPEN_SORTS = ("priority", "due", "oldest", "newest")  # what the open lists offer; done is by completion
 FILTERS = {"category": HumanTask.category, "emotion": HumanTask.emotion, "group": HumanTask.candidate_group}
 PRIORITY_NAMES = {1: "high", 2: "medium", 3: "low"}
+
+
+def filter_choices() -> dict[str, list[tuple[str, str]]]:
+    """Return the values each filter offers, with labels: the 13 categories, the three emotions, the groups."""
+    return {"category": [(c.code, c.label()) for c in CATEGORIES],
+            "emotion": [(e.code, e.label()) for e in EMOTIONS],
+            "group": [(group, group) for group in GROUPS]}
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from app.classification.taxonomy import CATEGORIES
 from app.errors import ValidationFailed
 from app.extensions import db
-from app.models import Complaint, Customer, ProcessEvent, ProcessInstance, ReplyTemplate, TaskComment
+from app.models import (Complaint, Customer, ProcessEvent, ProcessInstance, ReplyTemplate, TaskComment, TaskStatus,
+                        User)
 from app.models.task import HumanTask
-from app.services import classification, task_work
+from app.services import classification, staff, task_work
 from app.services.instance_queries import instance_data
 from app.services.staff import Identity
 
@@ -127,7 +128,16 @@ def page_context(task: HumanTask, *, who: Identity, now: datetime) -> dict[str, 
             "timeline": _timeline(task.instance_id), "comments": _comments(task.instance_id),
             "templates": templates_for(task.category), "four_eyes": _four_eyes(task, who),
             "confidence": (data.get("classification") or {}).get("category_confidence"),
-            "categories": [(category.code, category.label()) for category in CATEGORIES]}
+            "categories": [(category.code, category.label()) for category in CATEGORIES],
+            "reassign_to": _reassign_choices(task, who)}
+
+
+def _reassign_choices(task: HumanTask, who: Identity) -> list[User]:
+    """Active staff a supervisor may give this open task to: its group's members first, then the rest."""
+    if not who.is_supervisor or task.status != TaskStatus.OPEN.value:
+        return []
+    active = [user for user in staff.list_staff() if user.is_active_account and user.username != task.assignee]
+    return sorted(active, key=lambda user: (task.candidate_group not in (user.groups or []), user.username))
 
 
 def _earlier(complaint: Complaint | None) -> list[Complaint]:

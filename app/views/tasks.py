@@ -29,7 +29,7 @@ def index() -> str:
     template = "tasks/_rows.html" if request.headers.get("HX-Request") else "tasks/index.html"
     return render_template(template, page=page, query=query, now=get_runtime().clock.now(),
                            sla_state=task_lists.sla_state, priorities=task_lists.PRIORITY_NAMES,
-                           lists=task_lists.LISTS)
+                           lists=task_lists.LISTS, choices=task_lists.filter_choices())
 
 
 @bp.get("/<task_id>")

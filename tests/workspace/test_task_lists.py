@@ -146,3 +146,15 @@ def test_sorting_by_sla_due_time_pages_dated_tasks_first_then_those_without_an_s
     boss = _who(make_staff("boss", roles=["supervisor"]), clock)
     first = task_lists.list_tasks(boss, TaskQuery.from_args({"list": "team", "sort": "due"}), limit=3)
     assert [t.complaint_ref for t in first.rows] == ["C-4", "C-0", "C-2"] and first.next_cursor
+
+
+def test_the_filters_offer_categories_emotions_and_groups_and_narrow_the_page(driver, make_staff, client) -> None:
+    product = driver.task(driver.start(complaint_id="C-p", chosen_category="product.quality"), "handle")
+    billing = driver.task(driver.start(complaint_id="C-b", chosen_category="order.payment"), "handle")
+    assert product.candidate_group != billing.candidate_group
+    make_staff("jo", groups=[product.candidate_group, billing.candidate_group])
+    sign_in(client, "jo")
+    page = client.get(f"/tasks?list=queue&group={billing.candidate_group}").get_data(as_text=True)
+    assert '<option value="delivery.damaged" >' in page and '<option value="angry" >' in page
+    assert f'<option value="{billing.candidate_group}" selected>' in page
+    assert "C-b" in page and "C-p" not in page

@@ -1,10 +1,12 @@
 """The task page as an agent uses it: the complaint's photos, "correct it" feeding the classifier,
-four eyes shown and enforced over HTTP, and the workspace closed to signed-in customers."""
+four eyes shown and enforced over HTTP, each action taking its BPMN path, a supervisor reassigning,
+and the workspace closed to signed-in customers."""
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from app.extensions import db
@@ -82,3 +84,48 @@ def test_a_signed_in_customer_cannot_reach_the_workspace(client, clock, db_sessi
     for path in ("/tasks", "/tasks/supervisor", "/tasks/substitutes"):
         answer = client.get(path)
         assert answer.status_code == 302 and "/login" in answer.headers["Location"], path
+
+
+@pytest.mark.parametrize("fields, next_task", [
+    ({"outcome": "reply"}, "confirm_resolution"),
+    ({"outcome": "refund", "refund_amount": "80", "refund_reason": "破损"}, "approve_refund"),
+    ({"outcome": "compensate", "compensation_type": "coupon", "compensation_value": "20"}, "confirm_resolution"),
+    ({"outcome": "reship"}, "confirm_resolution"),
+    ({"outcome": "more_info", "info_request": "请补充照片"}, "request_info"),
+    ({"outcome": "escalate"}, "expert_review"),
+])
+def test_each_action_on_the_form_takes_its_bpmn_path(driver, make_staff, client, fields, next_task) -> None:
+    instance_id = driver.start()
+    handle = driver.task(instance_id, "handle")
+    make_staff("ann", groups=[handle.candidate_group])
+    sign_in(client, "ann")
+    page = client.get(f"/tasks/{handle.task_id}").get_data(as_text=True)
+    assert f'<option value="{fields["outcome"]}"' in page
+    answer = client.post(f"/tasks/{handle.task_id}/complete",
+                         data={"csrf_token": csrf(page), "reply": "您好，已为您处理", **fields})
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    assert [t.name for t in driver.open_tasks(instance_id)] == [next_task]
+    assert driver.data(instance_id)["outcome"] == fields["outcome"]
+
+
+def test_a_supervisor_reassigns_from_the_task_page(driver, make_staff, client) -> None:
+    handle = driver.task(driver.start(), "handle")
+    make_staff("ann", groups=[handle.candidate_group])
+    make_staff("abe", groups=["tier2"])
+    make_staff("zed", groups=[handle.candidate_group])
+    make_staff("boss", roles=["supervisor"])
+    sign_in(client, "boss")
+    page = client.get(f"/tasks/{handle.task_id}").get_data(as_text=True)
+    choices = re.findall(r'<option value="(\w+)">\w+ \(\w+\)</option>', page[page.index('id="reassign-to"'):])
+    assert choices[:2] == ["ann", "zed"] and set(choices[2:]) == {"abe", "boss"}  # the task's group first
+    answer = client.post(f"/tasks/{handle.task_id}/reassign", data={"csrf_token": csrf(page), "username": "zed"})
+    assert answer.status_code == 302
+    assert driver.task(handle.instance_id, "handle").assignee == "zed"
+
+
+def test_agents_see_no_reassign_control(driver, make_staff, client) -> None:
+    handle = driver.task(driver.start(), "handle")
+    make_staff("ann", groups=[handle.candidate_group])
+    sign_in(client, "ann")
+    page = client.get(f"/tasks/{handle.task_id}").get_data(as_text=True)
+    assert 'id="claim"' in page and 'id="reassign"' not in page
