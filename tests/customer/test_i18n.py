@@ -40,6 +40,9 @@ def test_the_same_complaint_page_in_chinese_and_in_english(client, driver, make_
     assert '<html lang="en">' in english and "Timeline" in english and "Processing" in english
     assert "Your complaint has been submitted and received" in english and "We will reply by" in english
     assert "您的投诉已提交" not in english and "Timeline" not in chinese
+    client.post("/language", data={"csrf_token": csrf(client, page), "lang": "en", "next": page})
+    assert "Your complaint has been submitted and received" in client.get(page, headers=ZH).text, \
+        "the switcher's choice wins over the browser's language"
 
 
 def test_chinese_when_nothing_matches_or_nothing_is_asked(client, driver, make_customer, upload_dir) -> None:
