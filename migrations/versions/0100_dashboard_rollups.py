@@ -74,13 +74,18 @@ def upgrade():
     )
     op.create_index("ix_complaint_daily_category", "complaint_daily", ["category", "day"], unique=False)
     op.create_index("ix_complaint_daily_group", "complaint_daily", ["handling_group", "day"], unique=False)
-    # complaints written before this revision: their day (Asia/Shanghai is UTC+8 all year) and category;
-    # `flask dashboard rebuild` then fills the rollup from the complaint rows.
+    # complaints written before this revision: their day (Asia/Shanghai is UTC+8 all year), category and
+    # their count in the rollup (their later facts were not recorded; they count from now on)
     if op.get_bind().dialect.name == "sqlite":
         op.execute("UPDATE complaint SET created_day = date(created_at, '+8 hours'), case_category = category")
     else:
         op.execute("UPDATE complaint SET created_day = (created_at AT TIME ZONE 'Asia/Shanghai')::date, "
                    "case_category = category")
+    zeros = ", ".join(["0"] * (len(MEASURES) + 1))
+    op.execute(f"INSERT INTO complaint_daily (day, category, handling_group, channel, complaints, "
+               f"{', '.join(m for m in MEASURES if m != 'complaints')}, response_seconds_sum, resolution_seconds_sum) "
+               f"SELECT created_day, case_category, '', channel, count(*), {zeros} FROM complaint "
+               f"GROUP BY created_day, case_category, channel")
 
 
 def downgrade():

@@ -1,0 +1,44 @@
+"""0100_dashboard_rollups on a database that already holds complaints: days, categories and the rollup."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import text
+
+from app.extensions import db
+from tests.conftest import BACKENDS, _Database, make_app
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_existing_complaints_get_their_shop_day_and_rollup_count(backend: str, tmp_path: Path) -> None:
+    database = _Database(backend, tmp_path)
+    app = make_app(database, tmp_path)
+    try:
+        with app.app_context():
+            downgrade(revision="0070_merge_heads")  # back to before this revision (other heads stay)
+            db.session.execute(text("INSERT INTO customer (id, name, tier, created_at) "
+                                    "VALUES (1, 'a', 'normal', '2026-01-01 00:00:00+00')"))
+            db.session.execute(text(
+                "INSERT INTO shop_order (id, order_ref, customer_id, items, amount_paid, currency, payment_method, "
+                "paid_at) VALUES (1, 'O-1', 1, '[]', 10, 'CNY', 'alipay', '2026-01-01 00:00:00+00')"))
+            for cid, created in ((1, "2026-01-01 15:59:59"), (2, "2026-01-01 16:00:00"), (3, "2026-01-01 17:00:00")):
+                db.session.execute(text(
+                    "INSERT INTO complaint (id, customer_id, order_id, category, description, channel, created_at) "
+                    "VALUES (:id, 1, 1, 'delivery.late', 'x', 'web', :at)"), {"id": cid, "at": created + "+00"
+                                                                             if backend != "sqlite" else created})
+            db.session.commit()
+            upgrade(revision="heads")
+            days = db.session.execute(text("SELECT id, created_day, case_category FROM complaint ORDER BY id")).all()
+            assert [(str(d), c) for _, d, c in days] == [("2026-01-01", "delivery.late"),
+                                                         ("2026-01-02", "delivery.late"),
+                                                         ("2026-01-02", "delivery.late")]
+            rollup = db.session.execute(text("SELECT day, complaints, handling_group FROM complaint_daily "
+                                             "ORDER BY day")).all()
+            assert [(str(d), n, g) for d, n, g in rollup] == [("2026-01-01", 1, ""), ("2026-01-02", 2, "")]
+            db.session.remove()
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+        database.drop()
