@@ -114,6 +114,29 @@ class Config:
     # Complaint photos live here, outside the static folder (served only to the owner and staff).
     # Empty: <instance folder>/uploads.
     UPLOAD_DIR = os.environ.get("KESU_UPLOAD_DIR", "")
+    # Notification outbox (app/outbox_worker.py). Email goes by SMTP when KESU_SMTP_HOST is set, SMS and
+    # app push by webhook (JSON POST signed with HMAC-SHA256 of "timestamp.body" under
+    # KESU_NOTIFY_WEBHOOK_SECRET) when their URL is set; otherwise into OUTBOX_FILE (empty:
+    # <instance folder>/outbox.jsonl) and the /outbox page, which shows what would have been sent.
+    SMTP_HOST = os.environ.get("KESU_SMTP_HOST", "")
+    SMTP_PORT = int(os.environ.get("KESU_SMTP_PORT", "587"))
+    SMTP_USER = os.environ.get("KESU_SMTP_USER", "")
+    SMTP_PASSWORD = os.environ.get("KESU_SMTP_PASSWORD", "")
+    SMTP_FROM = os.environ.get("KESU_SMTP_FROM", "Kesu 客服 <noreply@kesu.local>")
+    SMTP_STARTTLS = _env_bool("KESU_SMTP_STARTTLS", True)
+    SMTP_CA_FILE = os.environ.get("KESU_SMTP_CA_FILE", "")
+    SMTP_TIMEOUT_SECONDS = float(os.environ.get("KESU_SMTP_TIMEOUT_SECONDS", "10"))
+    SMS_WEBHOOK_URL = os.environ.get("KESU_SMS_WEBHOOK_URL", "")
+    PUSH_WEBHOOK_URL = os.environ.get("KESU_PUSH_WEBHOOK_URL", "")
+    NOTIFY_WEBHOOK_SECRET = os.environ.get("KESU_NOTIFY_WEBHOOK_SECRET", "kesu-dev-webhook-secret")
+    WEBHOOK_CONNECT_TIMEOUT = float(os.environ.get("KESU_WEBHOOK_CONNECT_TIMEOUT", "3"))
+    WEBHOOK_READ_TIMEOUT = float(os.environ.get("KESU_WEBHOOK_READ_TIMEOUT", "10"))
+    OUTBOX_FILE = os.environ.get("KESU_OUTBOX_FILE", "")
+    OUTBOX_MAX_ATTEMPTS = int(os.environ.get("KESU_OUTBOX_MAX_ATTEMPTS", "5"))
+    OUTBOX_LEASE_SECONDS = int(os.environ.get("KESU_OUTBOX_LEASE_SECONDS", "120"))
+    OUTBOX_BATCH_SIZE = int(os.environ.get("KESU_OUTBOX_BATCH_SIZE", "50"))
+    OUTBOX_MAX_BATCHES = int(os.environ.get("KESU_OUTBOX_MAX_BATCHES", "20"))
+    NOTIFICATION_LANGUAGE = os.environ.get("KESU_NOTIFICATION_LANGUAGE", "zh")
     # Stored photos with no complaint row, older than this, are removed by the uploads chore.
     UPLOAD_ORPHAN_HOURS = int(os.environ.get("KESU_UPLOAD_ORPHAN_HOURS", "24"))
     # The shop's order API (app/services/order_source.py). Empty: orders come from the local
@@ -179,6 +202,7 @@ class ProductionConfig(Config):
     STRIPE_URL = os.environ.get("KESU_STRIPE_URL", "https://api.stripe.com")
     STRIPE_SECRET_KEY = os.environ.get("KESU_STRIPE_SECRET_KEY", "")
     STRIPE_WEBHOOK_SECRET = os.environ.get("KESU_STRIPE_WEBHOOK_SECRET", "")
+    NOTIFY_WEBHOOK_SECRET = os.environ.get("KESU_NOTIFY_WEBHOOK_SECRET", "")
 
 
 CONFIGS = {

@@ -16,6 +16,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(payments.cli)
     from app.commands import orders
     app.cli.add_command(orders.cli)
+    from app.commands import outbox
+    app.cli.add_command(outbox.cli)
     from app.commands import dashboard
     app.cli.add_command(dashboard.cli)
     from app.commands import complaints

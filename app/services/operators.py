@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from app.services.alerts import register_alerts
+from app.outbox_worker import register_outbox
 from app.services.audit_anchor import register_audit
 from app.services.case_operators import register_operators as register_case_operators
 from app.services.classification import register_operators as register_classification
@@ -28,5 +29,6 @@ def register_builtin_operators(runtime: Runtime) -> None:
     register_case_operators(runtime.operators)
     register_payments(runtime)
     register_audit(runtime)
+    register_outbox(runtime)
     register_upload_cleanup(runtime)
     register_alerts(runtime)

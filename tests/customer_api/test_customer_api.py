@@ -85,7 +85,7 @@ def test_token_kinds_open_only_their_own_endpoints(client, make_customer, token_
 # --- submit -------------------------------------------------------------------------------------
 
 def test_submit_json_then_read_it_with_its_timeline(client, driver, make_customer, token_of, upload_dir) -> None:
-    header = token_of(make_customer())
+    header = {**token_of(make_customer()), "Accept-Language": "zh-CN"}
     sent = client.post(f"{API}/complaints", json=_body(contact="晚上打电话"), headers=header)
     assert sent.status_code == 201, sent.get_json()
     complaint = sent.get_json()
@@ -94,6 +94,8 @@ def test_submit_json_then_read_it_with_its_timeline(client, driver, make_custome
     assert complaint["reply_by"] is not None and complaint["awaiting_confirmation"] is False
     again = client.get(f"{API}/complaints/{complaint['id']}", headers=header).get_json()
     assert again["reference"] == f"C-{complaint['id']}"
+    english = client.get(f"{API}/complaints/{complaint['id']}", headers={"Authorization": header["Authorization"]})
+    assert english.get_json()["timeline"][0]["text"] == "Your complaint has been submitted and received"
     assert db.session.get(Complaint, complaint["id"]).channel == "app"
 
 
@@ -221,10 +223,10 @@ def test_my_complaints_are_paged_newest_first(client, driver, make_customer, tok
 
 
 def test_confirm_resolution_with_a_rating(client, driver, make_customer, token_of, upload_dir) -> None:
-    header = token_of(make_customer())
+    header = {**token_of(make_customer()), "Accept-Language": "zh-CN"}
     complaint = client.post(f"{API}/complaints", json=_body(), headers=header).get_json()
     early = _problem(client.post(f"{API}/complaints/{complaint['id']}/confirm", json={"satisfied": True, "csat": 5},
-                                 headers=header), 409)
+                                 headers={"Authorization": header["Authorization"]}), 409)
     assert "not waiting for your confirmation" in early["detail"]
     row = db.session.get(Complaint, complaint["id"])
     driver.complete(row.instance_id, "handle", REPLY, actor="xiaowang")
