@@ -38,7 +38,7 @@ def test_the_same_complaint_page_in_chinese_and_in_english(client, driver, make_
     assert '<html lang="zh-CN">' in chinese and "进度" in chinese and "处理中" in chinese
     assert "您的投诉已提交，我们已收到" in chinese and "我们将在" in chinese
     assert '<html lang="en">' in english and "Timeline" in english and "Processing" in english
-    assert "Your complaint has been submitted and received" in english and "We will reply by" in english
+    assert "Your complaint has been submitted and received" in english and "We will reply by <strong>" in english
     assert "您的投诉已提交" not in english and "Timeline" not in chinese
     client.post("/language", data={"csrf_token": csrf(client, page), "lang": "en", "next": page})
     assert "Your complaint has been submitted and received" in client.get(page, headers=ZH).text, \
