@@ -25,6 +25,7 @@ from app.models.knowledge import KbArticle, KnowledgeCase
 
 KINDS = ("article", "case")
 MAX_TERMS = 40
+CANDIDATES = 1000  # rows ranked per kind and query
 TITLE_WEIGHT, BODY_WEIGHT, CATEGORY_BONUS = 3, 1, 2
 ARTICLE_TEXT = literal_column("kb_article.title || ' ' || kb_article.body || ' ' || kb_article.tags")
 CASE_TEXT = literal_column("coalesce(knowledge_case.summary, '') || ' ' || coalesce(knowledge_case.reply, '') "
@@ -86,17 +87,26 @@ def _in_category(column: Any, wanted: str) -> ColumnElement[bool]:
 
 
 def _candidates(kind: str, words: list[str]) -> ColumnElement[bool]:
-    """Rows any term can match: through the trigram index where it can serve, LIKE otherwise."""
+    """Rows any term matches, at most ``CANDIDATES`` of them: the newest.
+
+    The trigram index serves the terms it can; LIKE the rest. Capping the candidates keeps a
+    common word ("退款") from making every query score a million archived cases.
+    """
     model, whole = (KbArticle, ARTICLE_TEXT) if kind == "article" else (KnowledgeCase, CASE_TEXT)
     long_words, short_words = [w for w in words if len(w) >= 3], [w for w in words if len(w) < 3]
     if db.session.get_bind().dialect.name == "postgresql" or not long_words:
-        return _hits(whole, words)
+        return model.id.in_(select(model.id).where(_hits(whole, words)).order_by(model.id.desc())
+                            .limit(CANDIDATES))
     match = " OR ".join('"' + word.replace('"', '""') + '"' for word in long_words)
     parity = 0 if kind == "article" else 1  # kb_search rowid: 2*id for an article, 2*id+1 for a case
     indexed = model.id.in_(select(literal_column(f"(rowid - {parity}) / 2")).select_from(text("kb_search"))
                            .where(text("kb_search MATCH :match").bindparams(match=match))
-                           .where(literal_column(f"rowid % 2 = {parity}")))
-    return or_(indexed, _hits(whole, short_words)) if short_words else indexed
+                           .where(literal_column(f"rowid % 2 = {parity}"))
+                           .order_by(literal_column("rowid").desc()).limit(CANDIDATES))
+    if not short_words:
+        return indexed
+    return or_(indexed, model.id.in_(select(model.id).where(_hits(whole, short_words)).order_by(model.id.desc())
+                                     .limit(CANDIDATES)))
 
 
 def search(query: str, *, category: str | None = None, boost_category: str | None = None,
