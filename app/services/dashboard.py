@@ -56,7 +56,8 @@ class DashboardFilter:
     def utc_bounds(self) -> tuple[datetime, datetime]:
         """Return [start of the first day, start of the day after the last) in UTC-aware datetimes."""
         zone = shop_zone()
-        return (datetime.combine(self.start, time(), zone), datetime.combine(self.end + timedelta(days=1), time(), zone))
+        after = self.end + timedelta(days=1)
+        return datetime.combine(self.start, time(), zone), datetime.combine(after, time(), zone)
 
 
 def parse_filter(args: dict[str, str], *, today: date) -> DashboardFilter:

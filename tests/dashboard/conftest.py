@@ -101,10 +101,12 @@ class Seeder:
     def refund(self, complaint: Complaint | None, amount: str, *, state: str = "succeeded", automatic: bool = True,
                created_at: datetime | None = None) -> Refund:
         self.refunds += 1
-        payment = db.session.query(Payment).filter_by(order_ref=complaint.order.order_ref if complaint else "SEED-1").one()
+        order_ref = complaint.order.order_ref if complaint else "SEED-1"
+        payment = db.session.query(Payment).filter_by(order_ref=order_ref).one()
         refund = Refund(payment_id=payment.id, provider="alipay", amount=Decimal(amount), currency="CNY", state=state,
                         idempotency_key=f"seed-{self.refunds}", source_key=f"seed:{self.refunds}",
-                        requested_by="system" if automatic else "xiaowang", approved_by="system" if automatic else "zhuguan",
+                        requested_by="system" if automatic else "xiaowang",
+                        approved_by="system" if automatic else "zhuguan",
                         complaint_id=complaint.reference if complaint else None,
                         created_at=created_at or (complaint.created_at if complaint else self.now),
                         updated_at=self.now)

@@ -30,7 +30,8 @@ def _day(column: str) -> str:
 
 def _family(column: str) -> str:
     if db.session.get_bind().dialect.name == "sqlite":
-        return f"CASE WHEN instr({column}, '.') > 0 THEN substr({column}, 1, instr({column}, '.') - 1) ELSE {column} END"
+        return (f"CASE WHEN instr({column}, '.') > 0 THEN substr({column}, 1, instr({column}, '.') - 1) "
+                f"ELSE {column} END")
     return f"split_part({column}, '.', 1)"
 
 
