@@ -3,18 +3,18 @@
 Group membership stays the ``User.groups`` list that the foundation, the API and the engine's
 candidate groups already read; the admin page edits it. Task lists compute visibility from it
 at query time, so a membership change reaches every open task at once (nothing is copied onto
-tasks). Substitutes are rows with a time window, read the same way.
+tasks); tasks someone holds in a group they left go back to that group's queue in the same change. Substitutes are rows with a time window, read the same way.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, or_, select, update
 
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
-from app.models import GROUPS, ROLES, Substitution, User
+from app.models import GROUPS, ROLES, HumanTask, Substitution, TaskStatus, User
 from app.services import audit
 
 
@@ -46,8 +46,13 @@ def list_staff() -> list[User]:
     return list(db.session.execute(select(User).order_by(User.username)).scalars())
 
 
-def update_staff(username: str, *, roles: list[str], groups: list[str], is_active: bool) -> User:
-    """Set a staff member's roles, groups and whether they may sign in."""
+def update_staff(username: str, *, roles: list[str], groups: list[str], is_active: bool, actor: str,
+                 now: datetime) -> tuple[User, int]:
+    """Set a staff member's roles, groups and whether they may sign in; return them and how many tasks went back.
+
+    Open tasks they hold but may no longer work (a group they left; every task when deactivated) go back
+    to their group's queue at once, each unclaim in the audit chain.
+    """
     user = _user(username)
     problems = {}
     if unknown := sorted(set(roles) - set(ROLES)):
@@ -58,7 +63,25 @@ def update_staff(username: str, *, roles: list[str], groups: list[str], is_activ
         raise ValidationFailed(f"{username} was not changed", fields=problems)
     user.roles, user.groups, user.is_active_account = sorted(set(roles)), sorted(set(groups)), is_active
     db.session.flush()
-    return user
+    audit.record_system_event("staff.updated", {"username": username, "roles": user.roles, "groups": user.groups,
+                                                "active": is_active}, actor=actor, now=now)
+    return user, _release_tasks(user, actor=actor, now=now)
+
+
+def _release_tasks(user: User, *, actor: str, now: datetime) -> int:
+    held = select(HumanTask).where(HumanTask.assignee == user.username, HumanTask.status == TaskStatus.OPEN.value)
+    if user.is_active_account:
+        if user.has_role("supervisor"):
+            return 0  # supervisors may work any task
+        held = held.where(HumanTask.candidate_group.is_not(None), HumanTask.candidate_group.not_in(user.groups or []))
+    tasks = list(db.session.execute(held.order_by(HumanTask.id)).scalars())
+    for task in tasks:
+        db.session.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.assignee == user.username,
+                                                   HumanTask.status == TaskStatus.OPEN.value)
+                           .values(assignee=None, claimed_at=None).execution_options(synchronize_session=False))
+        db.session.refresh(task)
+        audit.record_assignment("unclaimed", task, user.username, actor=actor, now=now)
+    return len(tasks)
 
 
 def add_substitution(absent: str, substitute: str, *, starts_at: datetime, ends_at: datetime, actor: str,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.errors import ValidationFailed
@@ -29,10 +30,12 @@ def users() -> str:
 @role_required("admin")
 def update_user(username: str) -> Response:
     """Save one staff member's roles, groups and active flag."""
-    form = request.form
-    run_command(lambda: staff.update_staff(username, roles=form.getlist("roles"), groups=form.getlist("groups"),
-                                           is_active=form.get("active") == "on"))
-    flash(f"Saved {username}; their task lists follow at once.")
+    form, now = request.form, get_runtime().clock.now()
+    _, released = run_command(lambda: staff.update_staff(
+        username, roles=form.getlist("roles"), groups=form.getlist("groups"), is_active=form.get("active") == "on",
+        actor=current_user.username, now=now))
+    flash(f"Saved {username}; their task lists follow at once"
+          + (f"; {released} task(s) they held went back to their group's queue." if released else "."))
     return redirect(url_for("admin.users"))
 
 

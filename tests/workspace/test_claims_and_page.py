@@ -68,10 +68,10 @@ def test_bad_substitutions_are_refused(make_staff, clock, absent, substitute, ho
     assert error.value.fields[field] == message
 
 
-def test_unknown_roles_and_groups_are_refused(make_staff) -> None:
+def test_unknown_roles_and_groups_are_refused(make_staff, clock) -> None:
     make_staff("ann")
     with pytest.raises(ValidationFailed) as error:
-        staff.update_staff("ann", roles=["wizard"], groups=["moon"], is_active=True)
+        staff.update_staff("ann", roles=["wizard"], groups=["moon"], is_active=True, actor="root", now=clock.now())
     assert error.value.fields["roles"].startswith("unknown role wizard; choose from agent")
     assert error.value.fields["groups"].startswith("unknown group moon; choose from tier1-product")
 

@@ -9,9 +9,9 @@ from sqlalchemy import update
 from app.errors import PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.models import HumanTask
-from app.services import staff, task_lists
+from app.services import staff, task_claims, task_lists
 from app.services.task_lists import TaskQuery
-from tests.workspace.conftest import sign_in
+from tests.workspace.conftest import csrf, sign_in
 
 
 def _who(user, clock):  # type: ignore[no-untyped-def]
@@ -43,7 +43,8 @@ def test_a_membership_change_reaches_open_tasks_at_once(driver, make_staff, cloc
     task = driver.task(driver.start(), "handle")
     agent = make_staff("cid", groups=[])
     assert task_lists.list_tasks(_who(agent, clock), TaskQuery("queue")).rows == []
-    staff.update_staff("cid", roles=["agent"], groups=[task.candidate_group], is_active=True)
+    staff.update_staff("cid", roles=["agent"], groups=[task.candidate_group], is_active=True, actor="root",
+                       now=clock.now())
     assert len(task_lists.list_tasks(_who(agent, clock), TaskQuery("queue")).rows) == 1
 
 
@@ -158,3 +159,24 @@ def test_the_filters_offer_categories_emotions_and_groups_and_narrow_the_page(dr
     assert '<option value="delivery.damaged" >' in page and '<option value="angry" >' in page
     assert f'<option value="{billing.candidate_group}" selected>' in page
     assert "C-b" in page and "C-p" not in page
+
+
+def test_leaving_a_group_or_being_deactivated_gives_held_tasks_back_at_once(driver, make_staff, clock, client) -> None:
+    first = driver.task(driver.start(complaint_id="C-1"), "handle")
+    second = driver.task(driver.start(complaint_id="C-2", chosen_category="order.payment"), "handle")
+    ann = make_staff("ann", groups=[first.candidate_group, second.candidate_group])
+    for task in (first, second):
+        task_claims.claim(task.task_id, who=_who(ann, clock), now=clock.now())
+    make_staff("root", roles=["admin"])
+    sign_in(client, "root")
+    page = client.get("/admin/users").get_data(as_text=True)
+    answer = client.post("/admin/users/ann", data={"csrf_token": csrf(page), "roles": ["agent"],
+                                                   "groups": [first.candidate_group], "active": "on"},
+                         follow_redirects=True)
+    assert "1 task(s) they held went back to their group&#39;s queue" in answer.get_data(as_text=True)
+    assert (driver.task(first.instance_id, "handle").assignee, driver.task(second.instance_id, "handle").assignee) \
+        == ("ann", None)
+    _, released = staff.update_staff("ann", roles=["agent"], groups=[first.candidate_group], is_active=False,
+                                     actor="root", now=clock.now())
+    assert released == 1 and driver.task(first.instance_id, "handle").assignee is None
+    assert task_lists.workload_per_agent() == []
