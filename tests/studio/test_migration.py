@@ -97,6 +97,8 @@ def test_the_migration_page_lists_and_moves_chosen_instances(app, client, waitin
     version = _deploy(NOTED, clock)
     db.session.commit()
     sign_in(client, "li")
+    library = client.get("/studio").get_data(as_text=True)
+    assert f"/studio/versions/{version}/migration" in library and f"from=v1&amp;to=v{version}" in library
     page = client.get(f"/studio/versions/{version}/migration").get_data(as_text=True)
     assert f'data-instance="{waiting.id}" data-can-migrate="yes"' in page
     row_version = db.session.get(ProcessInstance, waiting.id).version

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from app.extensions import db
@@ -13,6 +14,10 @@ from app.services import definitions, studio
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "studio"
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "bpmn-corpus"
+VENDOR = Path(__file__).resolve().parents[2] / "app" / "static" / "vendor" / "bpmn-js" / "bpmn-modeler.production.min.js"
+# Browser tests of the studio need bpmn-js in app/static/vendor (make install, with npm).
+needs_vendor = pytest.mark.skipif(not VENDOR.exists(), reason="front-end packages not vendored: run `make install` "
+                                                              "(needs npm)")
 
 
 def leave_files() -> dict[str, str]:
@@ -59,3 +64,12 @@ def make_draft(files: dict[str, str], now: datetime, name: str = "trial") -> Stu
     for path, text in files.items():
         studio.save_file(draft.id, path, text, actor="li", now=now)
     return draft
+
+
+def browser_sign_in(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
+    """Sign ``username`` in through the login form of a live server (password kesu-demo)."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "kesu-demo")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")

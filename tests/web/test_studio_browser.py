@@ -1,23 +1,10 @@
 """An analyst edits a process in the studio in a real browser; a second analyst approves and deploys."""
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from app.services.uow import run_command
-from tests.support.studio import add_analysts, deploy_leave
+from tests.support.studio import add_analysts, browser_sign_in, deploy_leave, needs_vendor
 
-VENDOR = Path(__file__).resolve().parents[2] / "app" / "static" / "vendor" / "bpmn-js" / "bpmn-modeler.production.min.js"
-pytestmark = pytest.mark.skipif(not VENDOR.exists(), reason="front-end packages not vendored: run `make install` (needs npm)")
-
-
-def _sign_in(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "kesu-demo")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+pytestmark = needs_vendor
 
 
 def _set(page, name: str, value: str) -> None:  # type: ignore[no-untyped-def]
@@ -32,7 +19,7 @@ def test_analyst_edits_validates_and_a_second_analyst_deploys(committed_app, liv
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 and "favicon" not in r.url else None)
-    _sign_in(page, live_server, "li")
+    browser_sign_in(page, live_server, "li")
     page.goto(f"{live_server}/studio")
     page.fill("input[name=name]", "second check")
     page.click("text=Create draft")
@@ -66,7 +53,7 @@ def test_analyst_edits_validates_and_a_second_analyst_deploys(committed_app, liv
     page.click("#request_review")
     page.wait_for_selector(".status-in_review")
     page.click("text=Sign out")
-    _sign_in(page, live_server, "wang")
+    browser_sign_in(page, live_server, "wang")
     page.goto(f"{live_server}/studio")
     page.click("text=second check")
     page.click("#approve")

@@ -1,24 +1,11 @@
 """In a real browser: a test run draws its path on the diagram step by step; a diff colours changed elements."""
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from app.services import studio
 from app.services.uow import run_command
-from tests.support.studio import DATA, add_analysts, deploy_leave, make_draft
+from tests.support.studio import DATA, add_analysts, browser_sign_in, deploy_leave, make_draft, needs_vendor
 
-VENDOR = Path(__file__).resolve().parents[2] / "app" / "static" / "vendor" / "bpmn-js" / "bpmn-modeler.production.min.js"
-pytestmark = pytest.mark.skipif(not VENDOR.exists(), reason="front-end packages not vendored: run `make install` (needs npm)")
-
-
-def _sign_in(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "kesu-demo")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+pytestmark = needs_vendor
 
 
 def _classes(page, element_id: str) -> str:  # type: ignore[no-untyped-def]
@@ -33,7 +20,7 @@ def test_a_test_run_draws_its_path_step_by_step(committed_app, live_server, page
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 and "favicon" not in r.url else None)
-    _sign_in(page, live_server, "li")
+    browser_sign_in(page, live_server, "li")
     page.goto(f"{live_server}/studio/drafts/{draft_id}/edit?path=bpmn/pay.bpmn")
     page.wait_for_selector("#studio-editor[data-ready=true]")
     page.click("#trial-open")
@@ -81,7 +68,7 @@ def test_a_diff_colours_changed_elements_on_the_diagram(committed_app, live_serv
                              actor="li", now=now)
             return draft.id
         draft_id = run_command(prepare)
-    _sign_in(page, live_server, "li")
+    browser_sign_in(page, live_server, "li")
     page.goto(f"{live_server}/studio/drafts/{draft_id}")
     page.click("#diff-base")
     page.wait_for_selector("#studio-diff[data-ready=true]")
