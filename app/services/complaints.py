@@ -200,4 +200,4 @@ def attachment_for(complaint: Complaint, attachment_id: int) -> ComplaintAttachm
     for attachment in complaint.attachments:
         if attachment.id == attachment_id:
             return attachment
-    raise NotFound(f"complaint {complaint.reference} has no photo {attachment_id}")
+    raise NotFound(_("complaint %(ref)s has no photo %(id)s", ref=complaint.reference, id=attachment_id))

@@ -144,7 +144,7 @@ def photo(complaint_id: int, attachment_id: int) -> Response:
     customer = current_customer()
     is_owner = complaint is not None and customer is not None and complaint.customer_id == customer.id
     if complaint is None or not (is_owner or current_user.is_authenticated):
-        raise NotFound(f"there is no photo {attachment_id} you may see")
+        raise NotFound(_("there is no photo %(id)s you may see", id=attachment_id))
     attachment = complaints.attachment_for(complaint, attachment_id)
     # Photos are at most 5 MiB: read whole, so no file handle outlives the request.
     response = Response((upload_dir() / attachment.stored_name).read_bytes(), mimetype=attachment.content_type)
