@@ -78,3 +78,24 @@ def test_a_diff_colours_changed_elements_on_the_diagram(committed_app, live_serv
                                                       "class") or "")
     assert "kesu-diff" not in (page.get_attribute(".diff-canvas[data-side=new] .djs-element[data-element-id=done]",
                                                   "class") or "")
+
+
+def test_a_decision_table_test_run_marks_the_matching_rows(committed_app, live_server, page) -> None:  # type: ignore[no-untyped-def]
+    with committed_app.app_context():
+        now = committed_app.extensions["kesu.runtime"].clock.now()
+        dmn = {"rules/priority.dmn": (DATA.parent / "engine" / "priority.dmn").read_text(encoding="utf-8")}
+        draft_id = run_command(lambda: (add_analysts(now), make_draft(dmn, now, name="priority rows"))[1].id)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    browser_sign_in(page, live_server, "li")
+    page.goto(f"{live_server}/studio/drafts/{draft_id}/edit?path=rules/priority.dmn")
+    page.wait_for_selector("#studio-editor[data-ready=true]")
+    page.click("#trial-open")
+    page.wait_for_selector("#trial-decision option[value=priority]", state="attached")
+    page.fill("#trial-start", '{"angry": false, "amount": 700}')
+    page.click("#trial-run")
+    page.wait_for_selector("#trial-rows tr.matched")
+    matched = page.locator("#trial-rows tr.matched")
+    assert [matched.nth(i).get_attribute("data-rule-id") for i in range(matched.count())] == ["r_big", "r_rest"]
+    assert '"priority": "medium"' in page.inner_text("#trial-decision-result")
+    assert errors == [], errors
