@@ -144,17 +144,19 @@ def refunds_stuck_unknown(now: datetime, settings: AlertSettings) -> list[Condit
     refunds = db.session.execute(select(Refund).where(
         Refund.state == RefundState.UNKNOWN.value, Refund.updated_at <= now - settings.refund_unknown_after)
         .order_by(Refund.id)).scalars().all()
-    conditions = []
-    for refund in refunds:
-        payment_alerts = list(db.session.execute(select(PaymentAlert.id).where(
-            PaymentAlert.refund_id == refund.id, PaymentAlert.resolved_at.is_(None))).scalars())
-        conditions.append(Condition(
-            AlertKind.REFUND_UNKNOWN, str(refund.id),
-            f"退款 #{refund.id}（¥{refund.amount}）状态未知已超过 {int(settings.refund_unknown_after.total_seconds() // 60)} 分钟",
-            {"refund_ids": [refund.id], "amount": str(refund.amount), "provider": refund.provider,
-             "since": refund.updated_at.isoformat(), "payment_alert_ids": payment_alerts,
-             "complaint_refs": [refund.complaint_id] if refund.complaint_id else []}))
-    return conditions
+    linked: dict[int, list[int]] = {}
+    if refunds:
+        for alert_id, refund_id in db.session.execute(select(PaymentAlert.id, PaymentAlert.refund_id).where(
+                PaymentAlert.refund_id.in_([r.id for r in refunds]), PaymentAlert.resolved_at.is_(None))
+                .order_by(PaymentAlert.id)):
+            linked.setdefault(refund_id, []).append(alert_id)
+    minutes = int(settings.refund_unknown_after.total_seconds() // 60)
+    return [Condition(AlertKind.REFUND_UNKNOWN, str(refund.id),
+                      f"退款 #{refund.id}（¥{refund.amount}）状态未知已超过 {minutes} 分钟",
+                      {"refund_ids": [refund.id], "amount": str(refund.amount), "provider": refund.provider,
+                       "since": refund.updated_at.isoformat(), "payment_alert_ids": linked.get(refund.id, []),
+                       "complaint_refs": [refund.complaint_id] if refund.complaint_id else []})
+            for refund in refunds]
 
 
 RULES: dict[AlertKind, Callable[[datetime, AlertSettings], list[Condition]]] = {
