@@ -18,6 +18,7 @@ from app.services import audit, definitions, processes
 from workflows.engine import Event, Execution
 from workflows.migration import MigrationRefused, check, migrate
 
+MAX_LISTED = 200  # each listed instance is migrated on a copy to check it; page through by moving them
 _OPEN = (InstanceStatus.RUNNING.value, InstanceStatus.WAITING.value, InstanceStatus.ERROR.value,
          InstanceStatus.SUSPENDED.value)
 
@@ -32,13 +33,13 @@ def target(version: int) -> ProcessDefinition:
 
 
 def candidates(version: int) -> list[dict[str, Any]]:
-    """List unfinished instances of older versions of the same processes, each with its check."""
+    """List unfinished instances of older versions of the same processes (the oldest MAX_LISTED), each checked."""
     new = target(version)
     rows = db.session.execute(
         select(ProcessInstance).join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
         .where(ProcessDefinition.version < version, ProcessInstance.status.in_(_OPEN),
                ProcessInstance.process_id.in_(list(new.process_ids)))
-        .order_by(ProcessInstance.id)).scalars().all()
+        .order_by(ProcessInstance.id).limit(MAX_LISTED)).scalars().all()
     new_bundle = definitions.bundle_for(new)
     listed = []
     for instance in rows:

@@ -181,7 +181,7 @@ def diff_json() -> Response:
 def migration(version: int) -> str:
     """List the running instances of older versions and whether each can move to this one."""
     return render_template("studio/migration.html", version=studio_migration.target(version),
-                           instances=studio_migration.candidates(version))
+                           instances=studio_migration.candidates(version), limit=studio_migration.MAX_LISTED)
 
 
 @bp.post("/versions/<int:version>/migrate")
@@ -193,7 +193,8 @@ def migrate(version: int) -> str:
     moved = sum(1 for r in results if r["migrated"])
     flash(f"Migrated {moved} of {len(results)} instance(s) to v{version}.")
     return render_template("studio/migration.html", version=studio_migration.target(version),
-                           instances=studio_migration.candidates(version), results=results)
+                           instances=studio_migration.candidates(version), results=results,
+                           limit=studio_migration.MAX_LISTED)
 
 
 def _instance_choices() -> dict[int, int]:
