@@ -8,6 +8,8 @@ so the supervisor view reads a few hundred rows instead of counting ~50k open ta
 PostgreSQL: statement-level triggers with transition tables apply one aggregated delta per
 statement, upserted in key order so that concurrent claims and unclaims lock counter rows in the
 same order (no deadlocks between them). SQLite (one writer at a time): row-level triggers.
+A later migration that makes SQLite recreate human_task (batch "move and copy") drops these
+triggers and must create them again; tests/workspace/test_workload_counts.py would show the drift.
 
 Revision ID: 0090_workload_counts
 Revises: 0070_merge_heads

@@ -18,6 +18,16 @@ def _who(user, clock):  # type: ignore[no-untyped-def]
     return staff.identity(user, now=clock.now())
 
 
+def _walk(who, sort: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Read the whole queue two rows a page, following the cursors; return the complaint refs seen."""
+    seen, cursor = [], None
+    while True:
+        page = task_lists.list_tasks(who, TaskQuery("queue", sort=sort, after=cursor), limit=2)
+        seen += [t.complaint_ref for t in page.rows]
+        if not (cursor := page.next_cursor):
+            return seen
+
+
 def test_a_handling_task_carries_what_the_list_shows(driver, make_staff, clock) -> None:
     instance_id = driver.start(customer_id="cust-7", amount_paid=88.5)
     task = driver.task(instance_id, "handle")
@@ -63,13 +73,7 @@ def test_keyset_pages_walk_the_queue_without_repeats(driver, make_staff, clock) 
         group = driver.task(driver.start(complaint_id=f"C-{n}"), "handle").candidate_group
         clock.advance(minutes=1)
     who = _who(make_staff("dee", groups=[group]), clock)
-    seen, cursor = [], None
-    while True:
-        page = task_lists.list_tasks(who, TaskQuery("queue", sort="oldest", after=cursor), limit=2)
-        seen += [t.complaint_ref for t in page.rows]
-        if not (cursor := page.next_cursor):
-            break
-    assert seen == [f"C-{n}" for n in range(5)]
+    assert _walk(who, "oldest") == [f"C-{n}" for n in range(5)]
 
 
 def test_filters_narrow_the_list(driver, make_staff, clock) -> None:
@@ -137,13 +141,7 @@ def test_sorting_by_sla_due_time_pages_dated_tasks_first_then_those_without_an_s
     db.session.execute(update(HumanTask).where(HumanTask.id == tasks[4].id)
                        .values(due_at=tasks[0].due_at - timedelta(hours=1)))
     who = _who(make_staff("ida", groups=[tasks[0].candidate_group]), clock)
-    seen, cursor = [], None
-    while True:
-        page = task_lists.list_tasks(who, TaskQuery("queue", sort="due", after=cursor), limit=2)
-        seen += [t.complaint_ref for t in page.rows]
-        if not (cursor := page.next_cursor):
-            break
-    assert seen == ["C-4", "C-0", "C-2", "C-1", "C-3"]
+    assert _walk(who, "due") == ["C-4", "C-0", "C-2", "C-1", "C-3"]
     boss = _who(make_staff("boss", roles=["supervisor"]), clock)
     first = task_lists.list_tasks(boss, TaskQuery.from_args({"list": "team", "sort": "due"}), limit=3)
     assert [t.complaint_ref for t in first.rows] == ["C-4", "C-0", "C-2"] and first.next_cursor
