@@ -42,6 +42,7 @@ def register_blueprints(app: Flask) -> None:
     from app.views import alerts, kb
     app.register_blueprint(alerts.bp)
     app.register_blueprint(kb.bp)
+    app.register_blueprint(kb.help_bp)
 
     from app.api import register_api
     register_api(app)

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.classification.taxonomy import CATEGORIES
+from app.classification.taxonomy import CATEGORIES, is_category
 from app.errors import ValidationFailed
 from app.extensions import limiter
 from app.runtime import get_runtime
@@ -16,7 +16,7 @@ from app.services import kb_suggestions, knowledge, staff, task_claims, task_wor
 from app.services.kb_search import KINDS, search
 from app.services.uow import run_command
 from app.views.access import role_required
-from app.views.customer_access import current_customer
+from app.views.customer_access import current_customer, security_headers
 
 bp = Blueprint("kb", __name__, url_prefix="/kb")
 STAFF = ("agent", "expert", "qa", "supervisor", "finance")
@@ -189,18 +189,24 @@ def task_suggestions(task_id: str) -> tuple[str, int]:
     return _render("kb/_task_suggestions.html", task=task, suggestions=kb_suggestions.for_task(task, now=now))
 
 
-@bp.get("/suggestions")
+# The customer side: its own blueprint so that it carries the portal's security headers.
+help_bp = Blueprint("kb_help", __name__, url_prefix="/kb")
+help_bp.after_request(security_headers)
+
+
+@help_bp.get("/suggestions")
 @limiter.limit("60/minute")
 def customer_suggestions() -> Response | tuple[Response, int]:
     """Published articles for what a signed-in customer types into the complaint form (JSON)."""
     if current_customer() is None:
         return jsonify({"error": "sign in first to get suggestions"}), 401
-    hits = kb_suggestions.for_customer(request.args.get("q", ""), request.args.get("category"))
+    category = request.args.get("category")
+    hits = kb_suggestions.for_customer(request.args.get("q", ""), category if is_category(category) else None)
     return jsonify({"articles": [{"id": h.id, "title": h.title, "excerpt": h.excerpt,
-                                  "url": url_for("kb.help_article", article_id=h.id)} for h in hits]})
+                                  "url": url_for("kb_help.help_article", article_id=h.id)} for h in hits]})
 
 
-@bp.get("/help/<int:article_id>")
+@help_bp.get("/help/<int:article_id>")
 def help_article(article_id: int) -> Response | str:
     """A published article as customers read it (linked from the suggestions)."""
     if current_customer() is None:

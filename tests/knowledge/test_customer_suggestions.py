@@ -36,3 +36,12 @@ def test_complaint_form_has_the_suggestion_block(client: Any, make_customer: Any
     customer_sign_in(client)
     page = client.get("/complaints/new").text
     assert 'id="kb-suggestions"' in page and 'data-url="/kb/suggestions"' in page and "可能对您有帮助" in page
+
+
+def test_customer_side_carries_the_portal_security_headers(client: Any, make_customer: Any, make_article: Any) -> None:
+    article = make_article("退款流程", "原路退回")
+    make_customer()
+    customer_sign_in(client)
+    for path in ("/kb/suggestions?q=退款&category=%25", f"/kb/help/{article.id}"):
+        response = client.get(path)
+        assert response.status_code == 200 and "script-src" in response.headers["Content-Security-Policy"]
