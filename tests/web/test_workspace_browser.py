@@ -1,7 +1,9 @@
 """The agent workspace in a real browser: claim from the group queue, reply with a template, the
-customer sees the reply; and two agents racing for one task, the loser told who won."""
+customer sees the reply; two agents racing for one task, the loser told who won; a supervisor
+reassigning a breached task."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Customer, HumanTask, ReplyTemplate, User
-from app.services import complaints
+from app.services import complaints, processes
 from app.services.complaints import Submission
 from app.services.uow import run_command
 from tests.support.complaints import ProcessDriver
@@ -116,5 +118,37 @@ def test_two_agents_race_to_claim_and_the_loser_sees_who_won(committed_app, live
         assert other.locator("#claim").count() == 0
     finally:
         other.context.close()
+        with committed_app.app_context():
+            driver.restore()
+
+
+def test_the_supervisor_sees_a_breach_and_reassigns_it(committed_app, live_server, page, tmp_path: Path) -> None:
+    with committed_app.app_context():
+        driver, reference, _ = _setup(committed_app, tmp_path)
+        db.session.remove()
+    task, clock = _handle_task(committed_app), committed_app.extensions["kesu.runtime"].clock
+
+    def add_supervisor_and_claim() -> None:
+        boss = User(username="zhuguan", display_name="主管", roles=["supervisor"], groups=["supervisors"],
+                    created_at=clock.now())
+        boss.set_password(PASSWORD)
+        db.session.add(boss)
+        processes.claim_task(task.task_id, user="xiaowang", now=clock.now())
+    with committed_app.app_context():
+        run_command(add_supervisor_and_claim)
+        db.session.remove()
+    clock.set(task.due_at + timedelta(minutes=10))
+    try:
+        _sign_in_staff(page, live_server, "zhuguan")
+        page.goto(f"{live_server}/tasks/supervisor")
+        row = page.locator(f"section:has-text('SLA breaches') tr:has-text('{reference}')")
+        assert "xiaowang" in row.inner_text()
+        assert "xiaowang" in page.inner_text("section:has-text('Workload per agent')")
+        row.locator("select[name=username]").select_option("xiaoli")
+        row.locator("button:has-text('Reassign')").click()
+        page.wait_for_selector("text=Reassigned to xiaoli.")
+        assert "xiaoli" in page.inner_text(f"section:has-text('SLA breaches') tr:has-text('{reference}')")
+        assert "xiaowang" not in page.inner_text("section:has-text('Workload per agent')")
+    finally:
         with committed_app.app_context():
             driver.restore()
