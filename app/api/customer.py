@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
+from flask_babel import get_locale
 from sqlalchemy.exc import IntegrityError
 
 from app.api import api, schemas
@@ -16,7 +17,7 @@ from app.api.registry import refuse_bad_text
 from app.errors import ValidationFailed
 from app.models.customer import Customer
 from app.runtime import get_runtime
-from app.services import complaints, customer_app, orders
+from app.services import complaints, customer_app, orders, outbox
 from app.services.complaint_timeline import progress
 from app.services.complaints import Submission
 from app.services.uow import run_command
@@ -33,8 +34,8 @@ def customer_route(rule: str, method: str, **declared: Any) -> Any:
 
 
 @api.route("/customer/tokens", "POST", summary="Sign in with phone/email and password; get an app token",
-           tag=TAG, permission=None, public=True, audience="customer", body=cs.TOKEN_BODY, response=cs.TOKEN, status=201,
-           errors=(401, 429), rate_limit="CUSTOMER_SIGNIN_LIMIT")
+           tag=TAG, permission=None, public=True, audience="customer", body=cs.TOKEN_BODY, response=cs.TOKEN,
+           status=201, errors=(401, 429), rate_limit="CUSTOMER_SIGNIN_LIMIT")
 def create_customer_token(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     now = get_runtime().clock.now()
     customer, token = run_command(lambda: customer_app.sign_in(
@@ -134,3 +135,12 @@ def list_my_orders(customer: Customer, query: dict[str, Any]) -> dict[str, Any]:
                 "amount refunded", response=cs.ORDER, errors=(404,))
 def get_my_order(customer: Customer, order_ref: str) -> dict[str, Any]:
     return cs.order(orders.customer_order(customer.id, order_ref))
+
+
+@customer_route("/customer/messages", "GET", summary="Messages sent to me (SMS, email, app, portal), newest first",
+                query=PAGING, response=cs.MESSAGE_PAGE, errors=(422,))
+def list_my_messages(customer: Customer, query: dict[str, Any]) -> dict[str, Any]:
+    rows, total = outbox.customer_messages(customer.id, limit=query["limit"], offset=query["offset"])
+    language = "zh" if str(get_locale() or "").startswith("zh") else "en"
+    shown = [cs.message(row, *outbox.render(row, current_app.jinja_env, language=language)) for row in rows]
+    return {"items": shown, "total": total, "limit": query["limit"], "offset": query["offset"]}

@@ -11,6 +11,7 @@ from app.api.schemas import ID, OPTIONAL_TEXT, OPTIONAL_TIME, TIME, items_of, ob
 from app.classification.taxonomy import CATEGORY_CODES
 from app.models.complaint import Complaint
 from app.models.customer import Customer
+from app.models.notification import Notification
 from app.models.order import PAYMENT_METHODS, Order
 from app.services import complaints, orders
 from app.services.complaint_timeline import Progress, progress
@@ -77,6 +78,10 @@ ORDER_SUMMARY = obj({"order_ref": {"type": "string"}, "amount_paid": MONEY, "cur
 ORDER = obj({**ORDER_SUMMARY["properties"], "amount_refunded": MONEY,
              "items": {"type": "array", "items": {"type": "object"}}})
 ORDER_PAGE = obj({**items_of(ORDER_SUMMARY)["properties"], **PAGE})
+MESSAGE = obj({"id": ID, "channel": {"type": "string"}, "template": {"type": "string"},
+               "complaint_id": OPTIONAL_TEXT, "subject": {"type": "string"}, "text": {"type": "string"},
+               "created_at": TIME, "sent_at": OPTIONAL_TIME})
+MESSAGE_PAGE = obj({**items_of(MESSAGE)["properties"], **PAGE})
 
 
 def _time(value: datetime | None) -> str | None:
@@ -109,6 +114,11 @@ def complaint(row: Complaint) -> dict[str, Any]:
                              "size": a.size, "url": url_for("api.get_my_attachment", complaint_id=row.id,
                                                             attachment_id=a.id)}
                             for a in row.attachments]}
+
+
+def message(row: Notification, subject: str, text: str) -> dict[str, Any]:
+    return {"id": row.id, "channel": row.channel, "template": row.template, "complaint_id": row.complaint_id,
+            "subject": subject, "text": text, "created_at": _time(row.created_at), "sent_at": _time(row.sent_at)}
 
 
 def order_summary(row: Order) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from app.models.complaint import Complaint
 from app.models.customer import Customer, CustomerToken
 from app.models.order import Order
 from app.services import complaints, customers
-from app.services.complaints import Submission
+from app.services.complaints import DuplicateComplaint, Submission
 
 BAD_LOGIN = "wrong phone/email or password; check them, or sign in with a link sent to your order's phone or email"
 KEY_REUSED = ("this Idempotency-Key was already used for a different complaint; use a new key for a new "
@@ -54,13 +54,28 @@ def fingerprint(submission: Submission) -> str:
 def submit(customer: Customer, submission: Submission, *, upload_dir: Path, now: datetime) -> tuple[Complaint, bool]:
     """Submit from the app; return (complaint, created). A retried key returns the first complaint."""
     digest = fingerprint(submission)
-    complaint, created = complaints.submit(customer, submission, upload_dir=upload_dir, now=now)
+    try:
+        complaint, created = complaints.submit(customer, submission, upload_dir=upload_dir, now=now)
+    except DuplicateComplaint:
+        # A retry racing its first request can see that request's complaint as an open duplicate:
+        # it is the same complaint, so answer with it.
+        earlier = _by_key(customer.id, submission.idempotency_key)
+        if earlier is None:
+            raise
+        complaint, created = earlier, False
     if created:
         complaint.request_sha256 = digest
         db.session.flush()
     elif complaint.request_sha256 != digest:
         raise ValidationFailed(KEY_REUSED, fields={"Idempotency-Key": "already used for another request"})
     return complaint, created
+
+
+def _by_key(customer_id: int, key: str | None) -> Complaint | None:
+    if key is None:
+        return None
+    return db.session.execute(select(Complaint).where(Complaint.customer_id == customer_id,
+                                                      Complaint.idempotency_key == key)).scalar_one_or_none()
 
 
 def complaints_page(customer_id: int, *, limit: int, offset: int) -> tuple[list[Complaint], int]:

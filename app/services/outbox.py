@@ -109,10 +109,11 @@ def address_of(row: Notification) -> str:
     if row.channel in ("portal", "staff", "push") or row.recipient != row.customer_id:
         return row.recipient
     customer = db.session.get(Customer, int(row.customer_id)) if (row.customer_id or "").isdigit() else None
-    address = None if customer is None else customer.email if row.channel == "email" else customer.phone
+    is_email = row.channel == "email"
+    address = None if customer is None else customer.email if is_email else customer.phone
     if not address:
-        raise DeliveryFailed(f"customer {row.customer_id} has no {'email address' if row.channel == 'email' else 'phone'}"
-                             f" for {row.channel}; the message cannot be sent", retryable=False)
+        raise DeliveryFailed(f"customer {row.customer_id} has no {'email address' if is_email else 'phone'} for "
+                             f"{row.channel}; the message cannot be sent", retryable=False)
     return address
 
 
@@ -145,6 +146,14 @@ def list_messages(*, status: str | None, channel: str | None, limit: int, offset
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = db.session.execute(query.order_by(Notification.id.desc()).limit(limit).offset(offset)
                               .execution_options(populate_existing=True)).scalars()
+    return list(rows), int(total)
+
+
+def customer_messages(customer_id: int, *, limit: int, offset: int) -> tuple[list[Notification], int]:
+    """Return one page of the messages written to a customer (every channel), newest first."""
+    query = select(Notification).where(Notification.customer_id == str(customer_id))
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = db.session.execute(query.order_by(Notification.id.desc()).limit(limit).offset(offset)).scalars()
     return list(rows), int(total)
 
 

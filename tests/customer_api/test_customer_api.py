@@ -271,3 +271,19 @@ def test_another_customers_objects_are_404_on_every_endpoint(client, driver, mak
     assert client.get(f"{API}/complaints", headers=mine).get_json()["total"] == 0
     assert client.get(f"{API}/orders", headers=mine).get_json()["items"][0]["order_ref"] == "O-1"
     _problem(client.get(f"{API}/complaints/{sent['id']}/attachments/999999", headers=theirs), 404)
+
+
+def test_my_messages_in_my_language_and_only_mine(client, make_customer, token_of, clock) -> None:
+    from app.models.notification import Notification
+    me, other = make_customer(), make_customer(name="李四", phone="13900000002", order_refs=("O-2",))
+    for customer, key in ((me, "m-1"), (other, "m-2")):
+        db.session.add(Notification(channel="portal", recipient=str(customer.id), customer_id=str(customer.id),
+                                    complaint_id="C-9", template="information_requested",
+                                    payload={"question": "请上传照片"}, status="queued", idempotency_key=key,
+                                    created_at=clock.now()))
+    db.session.commit()
+    header = token_of(me)
+    [zh] = client.get(f"{API}/messages", headers={**header, "Accept-Language": "zh-CN"}).get_json()["items"]
+    assert (zh["subject"], zh["channel"]) == ("请补充投诉 C-9 的信息", "portal") and "请上传照片" in zh["text"]
+    [en] = client.get(f"{API}/messages", headers=header).get_json()["items"]
+    assert en["subject"] == "More information needed for complaint C-9"

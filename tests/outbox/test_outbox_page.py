@@ -17,7 +17,9 @@ def _sign_in(client, clock, username: str, roles: list[str]) -> None:  # type: i
     db.session.add(user)
     db.session.commit()
     page = client.get("/login").text
-    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    found = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
+    assert found, "no CSRF token on /login"
+    token = found.group(1)
     assert client.post("/login", data={"csrf_token": token, "username": username, "password": "pw"}).status_code == 302
 
 
