@@ -176,6 +176,7 @@ class Overview:
     near_breach: list[HumanTask]
     per_agent: list[tuple[str, int]]
     per_group: list[tuple[str, int, int]]  # group, open, unclaimed
+    limit: int  # breaches and near-breaches shown at most (the most urgent)
 
 
 def supervisor_overview(*, now: datetime, near: timedelta = timedelta(hours=1), limit: int = 50) -> Overview:
@@ -187,7 +188,7 @@ def supervisor_overview(*, now: datetime, near: timedelta = timedelta(hours=1), 
     due = select(HumanTask).where(HumanTask.status == OPEN).order_by(HumanTask.due_at, HumanTask.id).limit(limit)
     breached = db.session.execute(due.where(HumanTask.due_at <= now))
     soon = db.session.execute(due.where(HumanTask.due_at > now, HumanTask.due_at <= now + near))
-    return Overview(list(breached.scalars()), list(soon.scalars()), workload_per_agent(), workload_per_group())
+    return Overview(list(breached.scalars()), list(soon.scalars()), workload_per_agent(), workload_per_group(), limit)
 
 
 def workload_per_agent() -> list[tuple[str, int]]:

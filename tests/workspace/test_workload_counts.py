@@ -14,6 +14,7 @@ from app.errors import KesuError
 from app.extensions import db
 from app.models import HumanTask, TaskWorkload
 from app.services import instance_admin, staff, task_claims, task_lists
+from tests.workspace.conftest import sign_in
 
 CATEGORIES = ("product.quality", "logistics.lost", "billing.charge", "service.attitude")
 
@@ -91,3 +92,14 @@ def test_bulk_writes_outside_the_services_are_counted_too(driver, make_staff, cl
     assert task_lists.workload_per_agent() == [("zoe", 1)]
     db.session.execute(HumanTask.__table__.delete().where(HumanTask.id == task.id))
     assert _maintained() == _recounted() == Counter()
+
+
+def test_breaches_beyond_the_limit_are_marked_as_more(driver, make_staff, clock, client) -> None:
+    tasks = [driver.task(driver.start(complaint_id=f"C-{n}"), "handle") for n in range(3)]
+    overview = task_lists.supervisor_overview(now=max(t.due_at for t in tasks), limit=2)
+    assert [t.complaint_ref for t in overview.breached] == ["C-0", "C-1"] and overview.limit == 2
+    make_staff("boss", roles=["supervisor"])
+    sign_in(client, "boss")
+    clock.set(max(t.due_at for t in tasks))
+    page = client.get("/tasks/supervisor").get_data(as_text=True)
+    assert "SLA breaches 已超时 (3)" in page
