@@ -132,9 +132,7 @@ def _describe(element: etree._Element, kind: str | None) -> dict[str, Any]:
         if not isinstance(child.tag, str):
             continue
         child_tag = etree.QName(child).localname
-        if child_tag in _STRUCTURE or (child.get("id") and etree.QName(child).namespace == _BPMN_NS
-                                       and child_tag not in ("conditionExpression",) and not child_tag.endswith("EventDefinition")
-                                       and child_tag != "multiInstanceLoopCharacteristics"):
+        if child_tag in _STRUCTURE or _nested_element(child, child_tag):
             continue
         if child_tag == "extensionElements":
             for extension in child:
@@ -143,6 +141,12 @@ def _describe(element: etree._Element, kind: str | None) -> dict[str, Any]:
         else:
             described[child_tag] = _canonical(child)
     return described
+
+
+def _nested_element(child: etree._Element, tag: str) -> bool:
+    """A BPMN child with an id that is compared on its own (a subprocess's content), not as a property."""
+    own_parts = tag == "conditionExpression" or tag.endswith("EventDefinition") or tag == "multiInstanceLoopCharacteristics"
+    return bool(child.get("id")) and etree.QName(child).namespace == _BPMN_NS and not own_parts
 
 
 def _text(element: etree._Element | None) -> str:
@@ -171,8 +175,10 @@ def _form_changes(old: str, new: str) -> list[ElementChange]:
         return [ElementChange("(form)", "changed", "form", "", {"json": ("…", "…")})]
     old_props = (before.get("properties") or {}) if isinstance(before, dict) else {}
     new_props = (after.get("properties") or {}) if isinstance(after, dict) else {}
-    changes = [ElementChange(k, "removed", "field", str(old_props[k].get("title", k))) for k in old_props if k not in new_props]
-    changes += [ElementChange(k, "added", "field", str(new_props[k].get("title", k))) for k in new_props if k not in old_props]
+    changes = [ElementChange(k, "removed", "field", str(old_props[k].get("title", k)))
+               for k in old_props if k not in new_props]
+    changes += [ElementChange(k, "added", "field", str(new_props[k].get("title", k)))
+                for k in new_props if k not in old_props]
     changes += [ElementChange(k, "changed", "field", str(new_props[k].get("title", k)),
                               {"definition": (json.dumps(old_props[k], ensure_ascii=False),
                                               json.dumps(new_props[k], ensure_ascii=False))})

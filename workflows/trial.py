@@ -130,6 +130,12 @@ def default_form_data(schema: dict[str, Any]) -> dict[str, Any]:
     for name, prop in props.items():
         if name not in data and isinstance(prop, dict) and "default" in prop:
             data[name] = prop["default"]
+    for _round in range(len(props)):  # fields required only by if/then rules on the values chosen so far
+        missing = [name for name, message in form_errors(schema, data).items()
+                   if message == "this field is required" and name in props and name not in data]
+        if not missing:
+            break
+        data.update({name: _default_value(props[name] or {}) for name in missing})
     return data
 
 
@@ -140,6 +146,10 @@ def _default_value(prop: dict[str, Any]) -> Any:
         return prop["enum"][0]
     if "const" in prop:
         return prop["const"]
+    for key in ("oneOf", "anyOf"):  # choices written as [{"const": ..., "title": ...}, ...]
+        options = [o for o in prop.get(key) or [] if isinstance(o, dict)]
+        if options:
+            return _default_value({**{k: v for k, v in prop.items() if k != key}, **options[0]})
     kind = prop.get("type")
     kind = kind[0] if isinstance(kind, list) else kind
     if kind == "boolean":
@@ -357,17 +367,18 @@ def evaluate_decision(files: Mapping[str, str], decision_id: str | None, data: d
     decision_id = decision_id or (sorted(parser.dmn_parsers)[0] if parser.dmn_parsers else "")
     dmn = parser.dmn_parsers.get(decision_id)
     if dmn is None:
-        return DecisionTrial(decision_id, "", "", problems=[Problem("", f"decision '{decision_id}' is not in the "
-                                                                        f"draft; it has {', '.join(sorted(parser.dmn_parsers)) or 'none'}")])
+        known = ", ".join(sorted(parser.dmn_parsers)) or "none"
+        return DecisionTrial(decision_id, "", "", problems=[
+            Problem("", f"decision '{decision_id}' is not in the draft; it has {known}")])
     try:
         dmn.parse()
         table = dmn.decision.decisionTables[0]
     except (SpiffWorkflowException, IndexError, AttributeError) as error:
-        return DecisionTrial(decision_id, "", "", problems=[Problem(dmn.filename or "", f"cannot read the table: {error}",
-                                                                    element_id=decision_id)])
+        return DecisionTrial(decision_id, "", "", problems=[
+            Problem(dmn.filename or "", f"cannot read the table: {error}", element_id=decision_id)])
     engine = KesuDMNEngine(table)
-    task = SimpleNamespace(data=copy.deepcopy(data), id=None, task_spec=SimpleNamespace(name=decision_id, bpmn_id=decision_id,
-                                                                                   bpmn_name=table.name))
+    task_spec = SimpleNamespace(name=decision_id, bpmn_id=decision_id, bpmn_name=table.name)
+    task = SimpleNamespace(data=copy.deepcopy(data), id=None, task_spec=task_spec)
     task.workflow = SimpleNamespace(script_engine=_DecisionScriptEngine(environment))
     trial = DecisionTrial(decision_id, table.name or dmn.get_name(), (table.hit_policy or "UNIQUE").upper())
     for rule in table.rules:

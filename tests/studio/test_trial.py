@@ -10,7 +10,10 @@ from app.extensions import db
 from app.models import Job, ProcessEvent, ProcessInstance
 from app.services import studio_trial
 from tests.support.studio import DATA, engine_files, make_draft, sign_in
+from workflows.forms import form_errors
+from workflows.trial import default_form_data
 
+ROOT = DATA.parents[2]
 PAY = {"bpmn/pay.bpmn": (DATA / "trial_errors.bpmn").read_text(encoding="utf-8")}
 
 
@@ -163,3 +166,27 @@ def test_a_bad_timer_value_and_an_unknown_process_are_problems(analyst_client, c
     unknown = _run(analyst_client, draft.id, {"process_id": "nope"}).get_json()
     assert unknown["status"] == "invalid"
     assert unknown["problems"][0]["message"] == "process 'nope' is not in the draft; pick one of: complaint_engine"
+
+
+@pytest.mark.parametrize("form", sorted((ROOT / "bpmn" / "forms").glob("*.json")), ids=lambda p: p.stem)
+def test_the_default_form_data_satisfies_every_seed_form(form) -> None:  # type: ignore[no-untyped-def]
+    schema = json.loads(form.read_text(encoding="utf-8"))
+    assert form_errors(schema, default_form_data(schema)) == {}
+
+
+def test_the_seed_complaint_process_runs_to_its_end_on_defaults(analysts, clock) -> None:  # type: ignore[no-untyped-def]
+    seed = [p for folder in ("bpmn", "rules") for p in sorted((ROOT / folder).rglob("*"))
+            if p.suffix in (".bpmn", ".dmn", ".json")]
+    files = {p.relative_to(ROOT).as_posix(): p.read_text(encoding="utf-8") for p in seed}
+    draft = make_draft(files, clock.now())
+    start = {"complaint_id": 1, "order_ref": "O-1", "payment_id": 1, "amount_paid": 36.5, "already_refunded": 0,
+             "currency": "CNY", "chosen_category": "product.quality", "text": "收到的苹果全是烂的", "images": 1,
+             "customer_id": 7, "customer_tier": "normal", "recent_complaints": 0, "recent_auto_refunds": 0}
+    answer = {"category": "product.quality", "emotion": "angry", "confidence": 0.95, "needs_triage": False,
+              "sampled": False, "notification_id": 1, "refund_id": 1, "status": "succeeded"}
+    services = {e["element_id"]: {"result": answer} for e in studio_trial.setup(draft.id)["services"]}
+    result = studio_trial.run(draft.id, {"process_id": "complaint_handling", "start_data": start, "services": services},
+                              actor="li", now=clock.now())
+    assert (result["status"], result["problems"]) == ("completed", [])
+    assert result["steps"][-1]["type"] == "endEvent"
+    assert db.session.execute(select(func.count()).select_from(ProcessInstance)).scalar() == 0
