@@ -112,6 +112,8 @@ def _produces(step: Any, forms: dict[str, Any]) -> set[str] | None:
         if not getattr(definition, "message_var", None):
             return UNKNOWN  # the payload's fields cannot be known
         names.add(definition.message_var)
+    if isinstance(getattr(definition, "variable", None), str) and not _throws(step):
+        names.add(definition.variable)  # a caught error, signal or escalation's payload
     if getattr(step, "manual", False) or _is_start(step):
         props = (getattr(step, "extensions", None) or {}).get("properties", {}) or {}
         schema = forms.get(_form_stem(props))
@@ -162,3 +164,49 @@ def _targets(nodes: Iterable[ast.AST]) -> Iterable[str]:
             for name in ast.walk(target):
                 if isinstance(name, ast.Name):
                     yield name.id
+
+
+def start_variables(specs: Iterable[Any], forms: dict[str, Any]) -> list[str]:
+    """Return the names a process reads that none of its steps sets: what its start data must hold."""
+    reads: set[str] = set()
+    produced: set[str] = set()
+    for spec in specs:
+        for step in spec.task_specs.values():
+            reads |= _step_reads(step)
+            produced |= _produces(step, forms) or set()
+    return sorted(reads - produced)
+
+
+def _step_reads(step: Any) -> set[str]:
+    names: set[str] = set()
+    if isinstance(step, MultiChoice):
+        names |= _reads(step)
+    for script in (getattr(step, "script", None), getattr(step, "prescript", None),
+                   getattr(step, "postscript", None)):
+        if script:
+            names |= _script_reads(script)
+    if isinstance(step, KesuServiceTask):
+        for param in step.operation_params.values():
+            names |= expression_names(str(param.get("value", "")))
+    if isinstance(step, BusinessRuleTaskMixin):
+        for column in step.dmnEngine.decision_table.inputs:
+            names |= expression_names(column.expression or "")
+    definition = getattr(step, "event_definition", None)
+    for candidate in getattr(definition, "event_definitions", [definition]):
+        expression = getattr(candidate, "expression", None)
+        if isinstance(expression, str) and "Timer" in type(candidate).__name__:
+            names |= expression_names(expression)
+    props = (getattr(step, "extensions", None) or {}).get("properties", {}) or {}
+    if props.get("candidateGroupsExpression"):
+        names |= expression_names(props["candidateGroupsExpression"])
+    return names
+
+
+def _script_reads(script: str) -> set[str]:
+    """Names a script reads before (or without) assigning them; a rough, order-blind reading."""
+    try:
+        tree = ast.parse(script)
+    except SyntaxError:
+        return set()
+    loads = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return loads - _assigned(script) - _KNOWN_NAMES

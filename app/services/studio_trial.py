@@ -15,6 +15,7 @@ from app.errors import ValidationFailed
 from app.runtime import get_runtime
 from app.services import audit
 from app.services.studio import get_draft
+from workflows.dataflow import start_variables
 from workflows.definitions import DefinitionError, SpecBundle, build_bundle, file_kind
 from workflows.trial import (TrialInput, decision_ids, default_form_data, element_index, evaluate_decision,
                              all_specs, run_trial, service_task_ids)
@@ -36,7 +37,10 @@ def setup(draft_id: int) -> dict[str, Any]:
                 "problems": [p.to_dict() for p in error.problems]}
     index = element_index(files)
     operators = service_task_ids(bundle)
+    start_keys = {process_id: start_variables([spec, *bundle.subprocess_specs[process_id].values()], bundle.forms)
+                  for process_id, spec in bundle.specs.items()}
     return {"kind": "process", "processes": sorted(bundle.specs), "decisions": decisions, "problems": [],
+            "start_keys": start_keys,
             "services": [{"element_id": e, "name": index[e].name if e in index else "", "operator": op}
                          for e, op in sorted(operators.items())],
             "error_codes": sorted(_error_codes(bundle)),

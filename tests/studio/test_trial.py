@@ -141,6 +141,8 @@ def test_setup_lists_what_a_run_can_be_given(analysts, clock) -> None:  # type: 
     assert [s["element_id"] for s in setup["services"]] == ["pay", "refund"]
     assert setup["error_codes"] == ["declined"] and [t["element_id"] for t in setup["timers"]] == ["sla"]
     assert {t["element_id"] for t in setup["user_tasks"]} == {"handle", "escalate"}
+    assert setup["start_keys"] == {"complaint_engine": ["amount", "emotion", "order_id", "text"],
+                                   "pay_refund": ["amount"]}
 
 
 def test_only_analysts_run_drafts(app, client, analysts, clock) -> None:  # type: ignore[no-untyped-def]

@@ -25,6 +25,7 @@ def test_a_test_run_draws_its_path_step_by_step(committed_app, live_server, page
     page.wait_for_selector("#studio-editor[data-ready=true]")
     page.click("#trial-open")
     page.wait_for_selector(".trial-service[data-element-id=pay]")
+    assert '"amount": null' in page.input_value("#trial-start")  # what the process reads and no step sets
     page.fill("#trial-start", '{"amount": 10}')
     page.fill(".trial-service[data-element-id=pay] textarea[name=result]", '{"paid": 10, "refund_id": "R-7"}')
     page.click("#trial-run")

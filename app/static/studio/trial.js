@@ -71,6 +71,18 @@
     });
     var problems = $("trial-problems"); problems.innerHTML = "";
     (setup.problems || []).forEach(function (p) { problems.appendChild(problemItem(p)); });
+    suggestStart();
+  }
+
+  // Start data: the names the chosen process reads that none of its steps sets, until the analyst types.
+  var startTouched = false;
+  function suggestStart() {
+    var keys = (setup.start_keys || {})[$("trial-process").value] || [];
+    $("trial-start-keys").textContent = keys.length ? "读取但未由任何步骤设置 / read but set by no step: " + keys.join(", ") : "";
+    if (startTouched || setup.kind !== "process") { return; }
+    var sample = {};
+    keys.forEach(function (k) { sample[k] = null; });
+    $("trial-start").value = JSON.stringify(sample, null, 2);
   }
 
   function parseJSON(text, what) {
@@ -195,6 +207,8 @@
   }
 
   $("trial-run").addEventListener("click", run);
+  $("trial-start").addEventListener("input", function () { startTouched = true; });
+  $("trial-process").addEventListener("change", suggestStart);
   $("trial-prev").addEventListener("click", function () { if (position > 0) { go(position - 1); } });
   $("trial-next").addEventListener("click", function () { if (result && position < result.steps.length - 1) { go(position + 1); } });
   $("trial-open").addEventListener("click", function () {
