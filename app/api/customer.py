@@ -24,7 +24,8 @@ from app.services.uow import run_command
 from app.views.complaints import MAX_FORM_BYTES, upload_dir
 
 TAG = "customer"
-PAGING = {"limit": schemas.LIMIT, "offset": schemas.OFFSET}
+PAGING = {"limit": {"schema": {"type": "integer", "minimum": 1, "maximum": 100}, "default": 20,
+                   "description": "at most this many items"}, "offset": schemas.OFFSET}
 COMPLAINT_PATH = "/customer/complaints/<int:complaint_id>"
 
 

@@ -287,3 +287,24 @@ def test_my_messages_in_my_language_and_only_mine(client, make_customer, token_o
     assert (zh["subject"], zh["channel"]) == ("请补充投诉 C-9 的信息", "portal") and "请上传照片" in zh["text"]
     [en] = client.get(f"{API}/messages", headers=header).get_json()["items"]
     assert en["subject"] == "More information needed for complaint C-9"
+
+
+def test_submitting_is_rate_limited(app, client, driver, make_customer, token_of, upload_dir) -> None:
+    header = token_of(make_customer(order_refs=("O-1",)))
+    app.config["CUSTOMER_SUBMIT_LIMIT"] = "2 per hour"
+    limiter.reset()
+    try:
+        codes = [client.post(f"{API}/complaints", json=_body(category=c), headers=header).status_code
+                 for c in ("product.quality", "delivery.late", "order.out_of_stock")]
+    finally:
+        app.config["CUSTOMER_SUBMIT_LIMIT"] = "10000 per minute"
+        limiter.reset()
+    assert codes == [201, 201, 429]
+
+
+def test_a_body_over_16_mib_is_refused_before_reading_it(client, make_customer, token_of) -> None:
+    header = token_of(make_customer())
+    big = b"--x\r\n" + b"0" * (16 * 1024 * 1024) + b"\r\n--x--\r\n"  # only its length is looked at
+    refused = _problem(client.post(f"{API}/complaints", data=big, headers=header,
+                                   content_type="multipart/form-data; boundary=x"), 413)
+    assert "send fewer or smaller files" in refused["detail"]

@@ -187,3 +187,8 @@ def test_english_templates_and_an_unknown_template(app, db_session, clock, use_s
         app.config["NOTIFICATION_LANGUAGE"] = "zh"
     assert _row(row.id).rendered.startswith("Your complaint C-7 has been handled\n")
     assert _row(odd.id).rendered.startswith("Kesu notice: brand_new_event\n")
+
+
+def test_delivery_is_a_registered_chore(app) -> None:
+    chore = app.extensions["kesu.runtime"].chores["notifications.deliver"]
+    assert (chore.handler, chore.every_seconds) == (deliver_chore, 10)
