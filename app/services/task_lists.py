@@ -29,6 +29,10 @@ LISTS: dict[str, Callable[[Identity], ColumnElement[bool]]] = {
     & (HumanTask.status == TaskStatus.COMPLETED.value),
 }
 SUPERVISOR_LISTS = ("team",)
+# Columns a list pins with IS NULL, named first in its ORDER BY (a no-op: they hold one value). PostgreSQL
+# treats `col = x` as constant when matching an index to ORDER BY but not `col IS NULL`; without this it
+# would fetch and sort a whole group's unclaimed tasks instead of reading the first rows of the index.
+PINNED: dict[str, tuple[Any, ...]] = {"queue": (HumanTask.assignee,)}
 # sort name -> (columns, descending); the last column is always the unique id
 SORTS: dict[str, tuple[tuple[Any, ...], bool]] = {
     "priority": ((HumanTask.priority, HumanTask.created_at, HumanTask.id), False),
@@ -89,26 +93,28 @@ def list_tasks(who: Identity, query: TaskQuery, *, limit: int = PAGE_SIZE) -> Ta
         raise PermissionDenied("the team list is for supervisors; use My tasks or My groups' queue")
     columns, descending = SORTS[query.sort]
     statement = _filtered(select(HumanTask).where(LISTS[query.list_name](who)), query)
+    pinned = PINNED.get(query.list_name, ())
     if query.sort == "due":
-        return _due_page(statement, query.after, limit)
+        return _due_page(statement, query.after, limit, pinned)
     if query.after:
         key = tuple_(*columns)
         values = [literal(v, c.type) for v, c in zip(_decode(query.after, columns), columns)]
         statement = statement.where(key < tuple_(*values) if descending else key > tuple_(*values))
     order = [c.desc() for c in columns] if descending else list(columns)
-    rows = list(db.session.execute(statement.order_by(*order).limit(limit + 1)).scalars())
+    rows = list(db.session.execute(statement.order_by(*pinned, *order).limit(limit + 1)).scalars())
     cursor = _encode(rows[limit - 1], columns) if len(rows) > limit else None
     return TaskPage(rows[:limit], cursor)
 
 
-def _due_page(statement: Select[Any], after: str | None, limit: int) -> TaskPage:
+def _due_page(statement: Select[Any], after: str | None, limit: int, pinned: tuple[Any, ...]) -> TaskPage:
     """Page by (due_at, id) with tasks that have no SLA after the rest, in one statement.
 
     Tuple comparison cannot step past NULLs, so the page is the union of two index range reads,
     each with its LIMIT: the dated tasks after the cursor, then the undated ones after it.
     """
     due, last_id = _decode(after, SORTS["due"][0]) if after else (None, None)
-    undated = statement.where(HumanTask.due_at.is_(None)).order_by(HumanTask.id).limit(limit + 1)
+    in_order = (*pinned, HumanTask.due_at, HumanTask.id)  # due_at too: constant (NULL) in the undated part
+    undated = statement.where(HumanTask.due_at.is_(None)).order_by(*in_order).limit(limit + 1)
     if last_id is not None:
         undated = undated.where(HumanTask.id > last_id)
     parts = [undated]
@@ -117,7 +123,7 @@ def _due_page(statement: Select[Any], after: str | None, limit: int) -> TaskPage
         if due is not None:
             dated = dated.where(tuple_(HumanTask.due_at, HumanTask.id)
                                 > tuple_(literal(due, HumanTask.due_at.type), literal(last_id)))
-        parts.insert(0, dated.order_by(HumanTask.due_at, HumanTask.id).limit(limit + 1))
+        parts.insert(0, dated.order_by(*in_order).limit(limit + 1))
     page = union_all(*(select(part.with_only_columns(HumanTask.id, HumanTask.due_at).subquery())
                        for part in parts)).subquery()
     rows = list(db.session.execute(
