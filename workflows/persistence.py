@@ -229,11 +229,52 @@ def to_jsonable(value: Any) -> Any:
 
 
 def canonical_json(value: Any) -> str:
-    """Serialise deterministically (sorted keys, no spaces, UTF-8 kept) for hashing."""
+    """Serialise deterministically (sorted keys, no spaces, UTF-8 kept) for hashing.
+
+    The hashed text is the json module's. orjson writes the very same text for plain values
+    (str keys; strings; booleans; null; 64-bit integers; floats written without an exponent
+    by Python: 0 and 1e-4 <= |x| < 1e16) and is used for those; anything else takes the json
+    module, so every existing chain still verifies.
+    """
+    if _orjson_writes_it_the_same(value):
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+        except orjson.JSONEncodeError:  # e.g. a lone surrogate in a string
+            pass
+    return _json_canonical(value)
+
+
+def _json_canonical(value: Any) -> str:
     try:
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=to_jsonable)
     except TypeError:  # keys of mixed types cannot be sorted until they are all strings
         return json.dumps(to_jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _orjson_writes_it_the_same(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if -(1 << 63) <= item < (1 << 63):
+                continue
+            return False
+        if kind is float:
+            if item == 0 or 1e-4 <= abs(item) < 1e16:  # False for NaN and infinities
+                continue
+            return False
+        if kind is dict:
+            if any(type(key) is not str for key in item):
+                return False
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        else:
+            return False
+    return True
 
 
 def data_diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

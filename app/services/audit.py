@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, select
 
 from app.extensions import db
 from app.models import GENESIS_HASH, ProcessEvent, ProcessInstance
-from app.services.audit_personal import redact
+from app.services.audit_personal import personal_fields, redact
 from workflows.engine import Event
 from workflows.persistence import canonical_json
 
@@ -47,14 +47,16 @@ def chain_events(stream: str, instance_id: int | None, events: Iterable[Event], 
     """Hash-chain events after ``head`` (seq, hash); return the new head and the rows to insert."""
     seq, prev = head
     rows = []
+    fields, occurred_at = personal_fields(), _timestamp(now)
     for event in events:
         seq += 1
-        row = {"stream": stream, "seq": seq, "instance_id": instance_id, "event_type": event.type,
-               "task_id": event.task_id, "task_name": event.task_name, "actor": event.actor or actor,
-               "occurred_at": now, "payload": canonical_json(redact(instance_id, event.payload, now))}
-        row["prev_hash"] = prev
-        row["hash"] = prev = event_hash(prev, _record(row))
-        rows.append(row)
+        record = {"stream": stream, "seq": seq, "instance_id": instance_id, "event_type": event.type,
+                  "task_id": event.task_id, "task_name": event.task_name, "actor": event.actor or actor,
+                  "occurred_at": occurred_at,
+                  "payload": canonical_json(redact(instance_id, event.payload, now, fields))}
+        hashed = event_hash(prev, record)  # what _record() gives back for the stored row
+        rows.append({**record, "occurred_at": now, "prev_hash": prev, "hash": hashed})
+        prev = hashed
     return (seq, prev), rows
 
 

@@ -57,9 +57,13 @@ def _walk(value: Any, fields: frozenset[str], replace: Callable[[str, Any], Any]
     return value
 
 
-def redact(instance_id: int | None, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """Return the payload with personal values replaced by tokens (stored, keyed by customer)."""
-    fields = personal_fields()
+def redact(instance_id: int | None, payload: dict[str, Any], now: datetime,
+           fields: frozenset[str] | None = None) -> dict[str, Any]:
+    """Return the payload with personal values replaced by tokens (stored, keyed by customer).
+
+    ``fields`` defaults to the configured personal fields (pass them when redacting many payloads).
+    """
+    fields = personal_fields() if fields is None else fields
     if not fields or not _contains(payload, fields):
         return payload
     customer = _find_customer(payload) or _instance_customer(instance_id)
