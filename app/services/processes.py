@@ -9,14 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.errors import (Conflict, FourEyesViolation, NotFound, TaskAlreadyCompleted,
                         TaskClaimedByOther, ValidationFailed, WorkflowError)
 from app.extensions import db
-from app.models import HumanTask, InstanceStatus, MessageWait, ProcessDefinition, ProcessInstance, TaskStatus
+from app.models import (GENESIS_HASH, HumanTask, InstanceStatus, MessageWait, ProcessDefinition, ProcessInstance,
+                        TaskStatus)
 from app.runtime import get_runtime
 from app.services import audit, complaint_facts, definitions, jobs, projections
 from workflows.engine import CommandContext, EngineError, Event, Execution, correlation_key
@@ -27,7 +29,9 @@ _INSTANCES = ProcessInstance.__table__
 # Built once: constructing a statement costs several times more than running it on SQLite.
 _SAVE_INSTANCE = update(_INSTANCES).where(_INSTANCES.c.id == bindparam("b_id"),
                                           _INSTANCES.c.version == bindparam("b_version"))
-_TASK_BY_ID = select(HumanTask).where(HumanTask.task_id == bindparam("task_id"))
+_INSERT_INSTANCE = insert(_INSTANCES).returning(_INSTANCES.c.id)
+_TASK_BY_ID = select(HumanTask.instance_id, HumanTask.status, HumanTask.completed_by).where(
+    HumanTask.task_id == bindparam("task_id"))
 
 
 def start_instance(process_id: str, data: dict[str, Any], *, actor: str | None, now: datetime,
@@ -44,15 +48,27 @@ def start_instance(process_id: str, data: dict[str, Any], *, actor: str | None, 
         definition_id, bundle = definition.id, definitions.bundle_for(definition)
         if process_id not in bundle.specs:
             raise NotFound(f"process '{process_id}' is not deployed in version {definition.version}")
-    instance = ProcessInstance(definition_id=definition_id, process_id=process_id, business_key=business_key,
-                               status=InstanceStatus.RUNNING.value, started_by=actor,
-                               created_at=now, updated_at=now)
-    db.session.add(instance)
-    db.session.flush()  # the id is part of idempotency keys and the event stream
+    instance = _insert_instance(definition_id=definition_id, process_id=process_id, business_key=business_key,
+                                status=InstanceStatus.RUNNING.value, state=None, error_message=None,
+                                started_by=actor, created_at=now, updated_at=now, completed_at=None,
+                                event_seq=0, event_head=GENESIS_HASH, version=1)
     if queued:
         jobs.enqueue("start", process_id, {"data": data}, f"start:{instance.id}", now=now, instance_id=instance.id)
         return instance
     return run_start(instance, data, now=now)
+
+
+def _insert_instance(**values: Any) -> ProcessInstance:
+    """Insert an instance row now (its id is part of idempotency keys and the event stream).
+
+    One Core INSERT ... RETURNING; the ORM object is then attached as already persistent,
+    which skips the unit of work's flush machinery for a row whose every column is known.
+    """
+    values["id"] = db.session.execute(_INSERT_INSTANCE, values).scalar_one()
+    instance = ProcessInstance(**values)
+    make_transient_to_detached(instance)
+    db.session.add(instance)
+    return instance
 
 
 def run_start(instance: ProcessInstance, data: dict[str, Any], *, now: datetime) -> ProcessInstance:
@@ -70,7 +86,7 @@ def run_start(instance: ProcessInstance, data: dict[str, Any], *, now: datetime)
 
 def complete_task(task_id: str, data: dict[str, Any], *, actor: str, now: datetime) -> ProcessInstance:
     """Complete a user task with form data; only one of several concurrent completions wins."""
-    task = db.session.execute(_TASK_BY_ID, {"task_id": task_id}).scalar_one_or_none()
+    task = db.session.execute(_TASK_BY_ID, {"task_id": task_id}).first()
     if task is None:
         raise NotFound(f"task {task_id} does not exist")
     if task.status != TaskStatus.OPEN.value:
