@@ -55,6 +55,12 @@ def deploy(files: Mapping[str, str], *, actor: str, now: datetime, approved_by: 
     return definition, True
 
 
+_NEWEST_VERSION = select(ProcessDefinition.id, ProcessDefinition.version, ProcessDefinition.content_hash).order_by(
+    ProcessDefinition.version.desc()).limit(1)  # built once, like every statement of the command path
+_ALL_VERSIONS = select(ProcessDefinition.id, ProcessDefinition.content_hash, ProcessDefinition.process_ids).order_by(
+    ProcessDefinition.version)
+
+
 def current_version_for(process_id: str) -> int:
     """Return the id of the newest deployed version that contains ``process_id``.
 
@@ -63,13 +69,11 @@ def current_version_for(process_id: str) -> int:
     the cached one: one small indexed query per start, and a deploy by any process is seen.
     """
     runtime = get_runtime()
-    newest = db.session.execute(select(ProcessDefinition.id, ProcessDefinition.version, ProcessDefinition.content_hash)
-                                .order_by(ProcessDefinition.version.desc()).limit(1)).first()
+    newest = db.session.execute(_NEWEST_VERSION).first()
     cached = runtime.current_versions
     if newest is not None and (cached is None or cached[0] != tuple(newest)):
         current: dict[str, int] = {}
-        for row in db.session.execute(select(ProcessDefinition.id, ProcessDefinition.content_hash,
-                                             ProcessDefinition.process_ids).order_by(ProcessDefinition.version)):
+        for row in db.session.execute(_ALL_VERSIONS):
             runtime.definition_hashes[row.id] = row.content_hash
             current.update(dict.fromkeys(row.process_ids, row.id))
         runtime.current_versions = cached = (tuple(newest), current)
