@@ -138,7 +138,8 @@ def _transition(action: str, message: str):  # type: ignore[no-untyped-def]
 
 for _action, _message in (("request_review", "Review requested: another analyst can now approve it."),
                           ("approve", "Approved: it can now be deployed."),
-                          ("deploy", "Deployed as a new version; running instances stay on their version.")):
+                          ("deploy", "Deployed as a new version; running instances stay on their version "
+                                     "(the migration check below lists which could move to it).")):
     bp.add_url_rule(f"/drafts/<int:draft_id>/{_action.replace('_', '-')}", view_func=_transition(_action, _message),
                     methods=["POST"])
 
