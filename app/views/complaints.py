@@ -19,11 +19,12 @@ from app.runtime import get_runtime
 from app.services import complaints
 from app.services.complaint_timeline import progress
 from app.services.complaints import DuplicateComplaint, Submission
-from app.services.order_source import OrderSystemUnavailable, get_order_source
+from app.services.order_source import OrderSystemUnavailable
 from app.services.uploads import upload_folder
 from app.services.uow import run_command
 from app.views.customer_access import current_customer, customer_required, limit, security_headers
 from app.views.language import current_language
+from app.views.portal import own_orders
 
 bp = Blueprint("complaints", __name__)
 bp.after_request(security_headers)
@@ -47,11 +48,11 @@ def _families() -> list[tuple[str, str]]:
 
 def _render_form(form: FlaskForm, values: dict[str, str], errors: dict[str, str], status: int = 200
                  ) -> tuple[str, int]:
-    customer = current_customer()
-    try:
-        own = run_command(lambda: get_order_source().customer_orders(customer))  # type: ignore[arg-type]
-    except OrderSystemUnavailable as down:
-        own, errors, status = [], {**errors, "order_ref": down.message}, down.status
+    own, down = own_orders(current_customer())  # type: ignore[arg-type]
+    if down is not None:
+        if "order_ref" not in errors:   # not already said by a refused submit
+            flash(down.message, "error")
+        status = down.status if status == 200 else status
     return render_template("portal/complaint_form.html", form=form, orders=own, values=values, errors=errors,
                            families=_families(), categories=CATEGORIES, shortcuts=SHORTCUTS,
                            max_text=complaints.MAX_TEXT), status

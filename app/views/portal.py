@@ -11,6 +11,8 @@ from wtforms.validators import DataRequired, Length
 
 from app.errors import NotAuthenticated
 from app.extensions import limiter
+from app.models.customer import Customer
+from app.models.order import Order
 from app.runtime import get_runtime
 from app.services import customers, orders
 from app.services.order_source import OrderSystemUnavailable, get_order_source
@@ -98,11 +100,9 @@ def sign_out_customer() -> Response:
 @customer_required
 def my_orders() -> str | tuple[str, int]:
     """List the customer's orders (from the shop's order API when one is configured)."""
-    customer = current_customer()
-    try:
-        own = run_command(lambda: get_order_source().customer_orders(customer))  # type: ignore[arg-type]
-    except OrderSystemUnavailable as down:
-        return shop_down(down)
+    own, down = own_orders(current_customer())  # type: ignore[arg-type]
+    if down is not None:
+        return shop_down(down, own)
     return render_template("portal/orders.html", orders=own)
 
 
@@ -114,14 +114,22 @@ def order_page(order_ref: str) -> str | tuple[str, int]:
     try:
         order = run_command(lambda: get_order_source().customer_order(customer, order_ref))  # type: ignore[arg-type]
     except OrderSystemUnavailable as down:
-        return shop_down(down)
+        return shop_down(down, orders.customer_orders(customer.id))  # type: ignore[union-attr]
     return render_template("portal/order.html", order=order, refunded=orders.amount_refunded(order))
 
 
-def shop_down(down: OrderSystemUnavailable) -> tuple[str, int]:
-    """Answer 503 with the orders page saying the order system is down (nothing was written)."""
+def own_orders(customer: Customer) -> tuple[list[Order], OrderSystemUnavailable | None]:
+    """Return the customer's orders from the order source; when the shop is down, the copies already made and why."""
+    try:
+        return run_command(lambda: get_order_source().customer_orders(customer)), None
+    except OrderSystemUnavailable as down:
+        return orders.customer_orders(customer.id), down
+
+
+def shop_down(down: OrderSystemUnavailable, copies: list[Order]) -> tuple[str, int]:
+    """Answer 503: the order system is down (nothing was written); list the orders already copied."""
     flash(down.message, "error")
-    return render_template("portal/orders.html", orders=[]), down.status
+    return render_template("portal/orders.html", orders=copies), down.status
 
 
 @bp.app_context_processor

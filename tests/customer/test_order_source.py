@@ -175,6 +175,26 @@ def test_the_customer_is_told_the_order_system_is_down(client, shop: FakeShop, m
     assert len(shop.hits) == (6 if retried else 2), "5xx and timeouts are tried three times, others once"
 
 
+def test_orders_already_copied_stay_usable_while_the_shop_is_down(client, driver, shop: FakeShop, make_customer,
+                                                                   upload_dir: Path) -> None:
+    make_customer(order_refs=())
+    shop.orders = {"S-1": shop_order("S-1"), "S-2": shop_order("S-2")}
+    sign_in(client)
+    client.get("/orders/S-1")
+    shop.always = "500"
+    listed = client.get("/orders")
+    assert listed.status_code == 503 and DOWN in listed.text
+    assert "S-1" in listed.text and "S-2" not in listed.text, "the copy is listed, the unseen order cannot be"
+    form = client.get("/complaints/new")
+    assert form.status_code == 503 and DOWN in form.text and 'value="S-1"' in form.text
+    assert "投诉未提交" not in form.text, "nothing was sent yet, so no 'not sent' banner"
+    sent = submit(client, order_ref="S-1")
+    assert sent.status_code == 302, "a complaint about a copied order needs no call to the shop"
+    refused = submit(client, order_ref="S-2")
+    assert refused.status_code == 503 and DOWN in refused.text and "投诉未提交" in refused.text
+    assert refused.text.count(DOWN) == 1, "said once, next to the order"
+
+
 def test_english_customers_read_the_message_in_english(client, shop: FakeShop, make_customer) -> None:
     make_customer(order_refs=())
     sign_in(client)
