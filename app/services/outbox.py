@@ -62,9 +62,31 @@ def claim_due(*, now: datetime, lease_seconds: int, limit: int) -> list[Claim]:
     return claims
 
 
+def claimed_rows(claims: list[Claim]) -> dict[int, Notification]:
+    """Return the claimed rows by id, as the claim left them (one query)."""
+    ids = [claim.notification_id for claim in claims]
+    if not ids:
+        return {}
+    rows = db.session.execute(select(Notification).where(Notification.id.in_(ids))
+                              .execution_options(populate_existing=True)).scalars()
+    return {row.id: row for row in rows}
+
+
 def _held(claim: Claim) -> Any:
     return ((Notification.id == claim.notification_id) & (Notification.status == S.SENDING.value)
             & (Notification.attempts == claim.attempt))
+
+
+def renew(claims: list[Claim], *, now: datetime, lease_seconds: int) -> set[int]:
+    """Extend the lease of claims still held; return their ids (the others were taken over)."""
+    held = set()
+    for claim in claims:
+        renewed = db.session.execute(update(Notification).where(_held(claim))
+                                     .values(lease_until=now + timedelta(seconds=lease_seconds))
+                                     .execution_options(synchronize_session=False))
+        if renewed.rowcount == 1:
+            held.add(claim.notification_id)
+    return held
 
 
 def mark_sent(claim: Claim, *, sender: str, rendered: str, now: datetime) -> bool:

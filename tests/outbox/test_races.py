@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -68,3 +69,36 @@ def test_a_claim_is_exclusive_and_a_lost_lease_cannot_settle(committed_app: Flas
         db.session.commit()
         assert outbox.claim_due(now=now + timedelta(hours=1), lease_seconds=60, limit=10) == []
         db.session.remove()
+
+
+class SlowSenderWhileAnotherWorkerTakesOver:
+    """Sends slowly; during the first message another worker claims the batch's other messages."""
+
+    name = "sms"
+
+    def __init__(self, clock) -> None:  # type: ignore[no-untyped-def]
+        self.clock, self.sent = clock, []
+
+    def send(self, message) -> None:  # type: ignore[no-untyped-def]
+        self.sent.append(message.notification_id)
+        if len(self.sent) == 1:
+            time.sleep(0.6)  # longer than half the 1 s lease: the worker renews before the next message
+            outbox.claim_due(now=self.clock.now() + timedelta(seconds=5), lease_seconds=60, limit=10)
+            db.session.commit()
+
+
+def test_a_slow_batch_checks_its_lease_and_skips_what_another_worker_took(app: Flask, db_session, clock) -> None:
+    app.config["OUTBOX_LEASE_SECONDS"] = 1
+    try:
+        first = queue("sms", "13800000001", key="slow:1", now=clock.now())
+        second = queue("sms", "13800000002", key="slow:2", now=clock.now())
+        sender = SlowSenderWhileAnotherWorkerTakesOver(clock)
+        result = deliver_round({"sms": sender}, now=clock.now())
+    finally:
+        app.config["OUTBOX_LEASE_SECONDS"] = 120
+    # The other worker's clock was past our lease, so it took both; we had sent the first already
+    # (the one at-least-once case) but never send the second, and cannot settle either.
+    assert (result.sent, result.lost, sender.sent) == ([], [first.id, second.id], [first.id])
+    db.session.expire_all()
+    taken = [db.session.get(Notification, row.id) for row in (first, second)]
+    assert {(row.status, row.attempts) for row in taken} == {("sending", 2)}, "the other worker holds them"
