@@ -308,3 +308,17 @@ def test_a_body_over_16_mib_is_refused_before_reading_it(client, make_customer, 
     refused = _problem(client.post(f"{API}/complaints", data=big, headers=header,
                                    content_type="multipart/form-data; boundary=x"), 413)
     assert "send fewer or smaller files" in refused["detail"]
+
+
+def test_not_solved_reopens_the_complaint(client, driver, make_customer, token_of, upload_dir) -> None:
+    header = {**token_of(make_customer()), "Accept-Language": "zh-CN"}
+    complaint = client.post(f"{API}/complaints", json=_body(), headers=header).get_json()
+    driver.complete(db.session.get(Complaint, complaint["id"]).instance_id, "handle", REPLY, actor="xiaowang")
+    reopened = client.post(f"{API}/complaints/{complaint['id']}/confirm",
+                           json={"satisfied": False, "comment": "杯子还是裂的"}, headers=header)
+    assert reopened.status_code == 200, reopened.get_json()
+    body = reopened.get_json()
+    assert body["status"] == "processing" and body["awaiting_confirmation"] is False
+    assert any(e["text"] == "您反馈问题仍未解决，我们已重新处理" for e in body["timeline"])
+    assert list(_fields(client.post(f"{API}/complaints/{complaint['id']}/confirm",
+                                    json={"satisfied": "yes"}, headers=header))) == ["satisfied"]
