@@ -97,17 +97,22 @@ def region_delivery_spikes(now: datetime, settings: AlertSettings) -> list[Condi
     rows = db.session.execute(select(Complaint.region, func.count()).where(
         recent, _delivery(), Complaint.region.is_not(None)).group_by(Complaint.region)
         .having(func.count() >= settings.region_minimum)).all()
-    conditions = []
+    if not rows:
+        return []
     base_end, base_start = now - settings.window, now - settings.window - timedelta(days=settings.baseline_days)
+    baselines = dict(db.session.execute(select(Complaint.region, func.count()).where(
+        Complaint.created_day >= shop_day(base_start), Complaint.created_at >= base_start,
+        Complaint.created_at < base_end, _delivery(), Complaint.region.in_([region for region, _ in rows]))
+        .group_by(Complaint.region)).all())
+    conditions = []
     for region, count in rows:
-        baseline = db.session.execute(select(func.count()).where(
-            Complaint.created_day >= shop_day(base_start), Complaint.created_at >= base_start,
-            Complaint.created_at < base_end, _delivery(), Complaint.region == region)).scalar_one()
+        baseline = baselines.get(region, 0)
         average = baseline / settings.baseline_days
         if count > settings.region_factor * average:
             conditions.append(Condition(
                 AlertKind.REGION_DELIVERY_SPIKE, region,
-                f"地区「{region}」24 小时配送投诉 {count} 条，为 14 日日均 {average:.1f} 的 3 倍以上",
+                f"地区「{region}」24 小时配送投诉 {count} 条，超过 {settings.baseline_days} 日日均 {average:.1f} 的 "
+                f"{settings.region_factor:g} 倍",
                 {"count": count, "daily_average": round(average, 2), "baseline_count": baseline,
                  "complaint_ids": _complaint_ids(recent, _delivery(), Complaint.region == region)}))
     return conditions
@@ -127,7 +132,7 @@ def _open_tasks(*criteria: Any) -> list[HumanTask]:
 
 def sla_due_soon(now: datetime, settings: AlertSettings) -> list[Condition]:
     """Open tasks whose SLA ends within the warning time (15 minutes) and has not passed yet."""
-    return [Condition(AlertKind.SLA_DUE_SOON, task.task_id, f"任务「{task.title}」将在 15 分钟内超时",
+    return [Condition(AlertKind.SLA_DUE_SOON, task.task_id, f"任务「{task.title}」将在 {settings.sla_warning.total_seconds() / 60:g} 分钟内超时",
                       _task_evidence(task))
             for task in _open_tasks(HumanTask.due_at > now, HumanTask.due_at <= now + settings.sla_warning)]
 
@@ -141,9 +146,10 @@ def sla_breached(now: datetime, settings: AlertSettings) -> list[Condition]:
 
 def refunds_stuck_unknown(now: datetime, settings: AlertSettings) -> list[Condition]:
     """Refunds in ``unknown`` for longer than the threshold; linked to finance's open payment alerts."""
-    refunds = db.session.execute(select(Refund).where(
+    refunds = db.session.execute(select(Refund.id, Refund.amount, Refund.provider, Refund.updated_at,
+                                        Refund.complaint_id).where(
         Refund.state == RefundState.UNKNOWN.value, Refund.updated_at <= now - settings.refund_unknown_after)
-        .order_by(Refund.id)).scalars().all()
+        .order_by(Refund.id)).all()
     linked: dict[int, list[int]] = {}
     if refunds:
         for alert_id, refund_id in db.session.execute(select(PaymentAlert.id, PaymentAlert.refund_id).where(

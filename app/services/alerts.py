@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, NotFound
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from app.runtime import Runtime
 
 SUPERVISORS = "supervisors"
+SEEN_CHUNK = 5000  # ids per UPDATE (SQLite allows 32,766 bound parameters)
 KIND_NAMES = {
     AlertKind.PRODUCT_BURST.value: "商品投诉集中 Product burst",
     AlertKind.REGION_DELIVERY_SPIKE.value: "地区配送异常 Region delivery spike",
@@ -51,14 +52,19 @@ def evaluate(now: datetime, settings: AlertSettings | None = None) -> Evaluation
     settings = settings or AlertSettings()
     current = {condition.key: condition for rule in RULES.values() for condition in rule(now, settings)}
     open_alerts = db.session.execute(select(Alert).where(Alert.resolved_at.is_(None))).scalars().all()
-    resolved = []
+    resolved, seen = [], []
     for alert in open_alerts:
         condition = current.pop(alert.open_key or "", None)
         if condition is None:
             alert.open_key, alert.resolved_at = None, now
             resolved.append(alert.id)
         else:
-            alert.evidence, alert.last_seen_at = condition.evidence, now
+            seen.append(alert.id)
+            if alert.evidence != condition.evidence:  # only what changed is written back
+                alert.evidence = condition.evidence
+    for start in range(0, len(seen), SEEN_CHUNK):  # a few statements, however many alerts stay open
+        db.session.execute(update(Alert).where(Alert.id.in_(seen[start:start + SEEN_CHUNK])).values(last_seen_at=now)
+                           .execution_options(synchronize_session=False))
     fired = [alert.id for alert in (_fire(condition, now) for condition in current.values()) if alert]
     db.session.flush()
     return EvaluationReport(fired, resolved, len(open_alerts) - len(resolved))
