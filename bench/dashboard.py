@@ -4,7 +4,7 @@
 
 Fills customer/order/payment, complaint (with its dashboard facts) and refund with Core
 executemany in batches, spread over the 365 shop days before the bench clock, and the daily
-rollup from the same rows (app.services.complaint_facts.contribution, as the services add
+rollups from the same rows (app.services.complaint_facts.contribution, as the services add
 them). Then times each chart function of app/services/dashboard.py for four filters: the
 page's default (last 30 days), the whole year, the year for one category family, and 30
 days for one group and channel. p50/p95 in ms over --runs runs. Last line: JSON.
@@ -32,7 +32,7 @@ from app import create_app  # noqa: E402
 from app.classification.taxonomy import CATEGORIES  # noqa: E402
 from app.clock import FrozenClock  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.models import ComplaintDaily, Payment, Refund  # noqa: E402
+from app.models import ComplaintDaily, Payment, Refund, RefundDaily  # noqa: E402
 from app.models.complaint import Complaint  # noqa: E402
 from app.models.customer import Customer  # noqa: E402
 from app.models.dashboard import ROLLUP_MEASURES  # noqa: E402
@@ -91,7 +91,7 @@ def fill(n: int, now: Any) -> None:
         {"id": k, "order_ref": f"B-{k}", "provider": "alipay", "provider_payment_id": f"P-{k}",
          "amount": Decimal("999.00"), "currency": "CNY", "amount_reserved": 0, "amount_refunded": 0, "paid_at": now}
         for k in range(1, ORDERS + 1)])
-    rng, sums, refunds = random.Random(7), {}, 0
+    rng, sums, refund_sums, refunds = random.Random(7), {}, {}, 0
     for start in range(1, n + 1, BATCH):
         rows = [_complaint(i, now, rng) for i in range(start, min(start + BATCH, n + 1))]
         db.session.execute(insert(Complaint.__table__), rows)
@@ -103,12 +103,20 @@ def fill(n: int, now: Any) -> None:
                 total[name] += measures[name]
             if rng.random() < 0.1:
                 refunds += 1
-                refund_rows.append(_refund(refunds, row, rng))
+                refund = _refund(refunds, row, rng)
+                refund_rows.append(refund)
+                total = refund_sums.setdefault((complaint_facts.shop_day(refund["created_at"]), *key[1:],
+                                                refund["requested_by"] == "system", refund["state"]), [0, 0])
+                total[0] += 1
+                total[1] += refund["amount"]
         if refund_rows:
             db.session.execute(insert(Refund.__table__), refund_rows)
         db.session.commit()
     db.session.execute(insert(ComplaintDaily.__table__), [
         {"day": k[0], "category": k[1], "handling_group": k[2], "channel": k[3], **v} for k, v in sums.items()])
+    db.session.execute(insert(RefundDaily.__table__), [
+        {"day": k[0], "category": k[1], "handling_group": k[2], "channel": k[3], "automatic": k[4], "state": k[5],
+         "refunds": n, "amount": amount} for k, (n, amount) in refund_sums.items()])
     db.session.commit()
     db.session.execute(db.text("ANALYZE"))
     db.session.commit()

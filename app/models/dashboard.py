@@ -7,8 +7,9 @@ change to the complaint, so the rollup is always exact.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -49,3 +50,28 @@ class ComplaintDaily(db.Model):
     rated: Mapped[int] = mapped_column(default=0)
     csat_sum: Mapped[int] = mapped_column(default=0)
     satisfied_72h: Mapped[int] = mapped_column(default=0)
+
+
+class RefundDaily(db.Model):
+    """Refunds asked for on one shop day, per their complaint's (category, group, channel), path and state.
+
+    A refund without a complaint has "" for category, group and channel. app/services/refunds.py moves a
+    refund's count and amount here at every state change, in the same transaction.
+    """
+
+    __tablename__ = "refund_daily"
+    __table_args__ = (
+        UniqueConstraint("day", "category", "handling_group", "channel", "automatic", "state",
+                         name="uq_refund_daily_key"),
+        CheckConstraint("refunds >= 0", name="refunds_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    category: Mapped[str] = mapped_column(String(80))
+    handling_group: Mapped[str] = mapped_column(String(80))
+    channel: Mapped[str] = mapped_column(String(20))
+    automatic: Mapped[bool] = mapped_column()
+    state: Mapped[str] = mapped_column(String(20))
+    refunds: Mapped[int] = mapped_column(default=0)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))

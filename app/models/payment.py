@@ -50,8 +50,6 @@ class Refund(db.Model):
         Index("ix_refund_state_updated", "state", "updated_at"),
         Index("ix_refund_provider_state", "provider", "state"),
         Index("ix_refund_created", "created_at"),
-        # the dashboard's refund panel reads only this index (app/services/dashboard.py)
-        Index("ix_refund_dashboard", "created_at", "requested_by", "state", "amount", "complaint_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.extensions import db
-from app.models import ComplaintDaily, ProcessInstance
+from app.models import ComplaintDaily, ProcessInstance, Refund, RefundDaily
 from app.models.complaint import Complaint
 from app.models.dashboard import ROLLUP_MEASURES
 from app.models.order import Order
@@ -98,19 +98,42 @@ def observe(instance: ProcessInstance, data: dict[str, Any], *, created: list[tu
 
 
 def move_contribution(before: tuple[Key, dict[str, int]], complaint: Complaint) -> None:
-    """Replace a complaint's earlier rollup contribution ``before`` by its current one."""
+    """Replace a complaint's earlier rollup contribution ``before`` by its current one (its refunds' too)."""
     after = contribution(complaint)
     if after != before:
         _add(*before, sign=-1)
         _add(*after, sign=1)
+    if after[0][1:] != before[0][1:]:
+        refunds = db.session.execute(select(Refund).where(Refund.complaint_id == complaint.reference)).scalars()
+        for refund in refunds:
+            _add_refund(refund, before[0][1:], refund.state, sign=-1)
+            _add_refund(refund, after[0][1:], refund.state, sign=1)
+
+
+def record_refund(refund: Refund, *, previous_state: str | None = None) -> None:
+    """Count a new refund in ``refund_daily``, or move it there from ``previous_state`` to its state."""
+    complaint = _complaint_by_reference(refund.complaint_id)
+    dimensions = contribution(complaint)[0][1:] if complaint is not None else ("", "", "")
+    if previous_state is not None:
+        _add_refund(refund, dimensions, previous_state, sign=-1)
+    _add_refund(refund, dimensions, refund.state, sign=1)
+
+
+def _complaint_by_reference(reference: str | None) -> Complaint | None:
+    if not reference or not reference.startswith("C-") or not reference[2:].isdigit():
+        return None
+    complaint = db.session.get(Complaint, int(reference[2:]))
+    return complaint if complaint is not None and complaint.created_day is not None else None
+
+
+def _add_refund(refund: Refund, dimensions: tuple[str, str, str], state: str, *, sign: int) -> None:
+    key = {"day": shop_day(refund.created_at), "category": dimensions[0], "handling_group": dimensions[1],
+           "channel": dimensions[2], "automatic": refund.requested_by == "system", "state": state}
+    _upsert(RefundDaily.__table__, key, {"refunds": 1, "amount": refund.amount}, sign=sign)
 
 
 def _complaint_of(instance: ProcessInstance) -> Complaint | None:
-    key = instance.business_key or ""
-    if instance.process_id != "complaint_handling" or not key.startswith("C-") or not key[2:].isdigit():
-        return None
-    complaint = db.session.get(Complaint, int(key[2:]))
-    return complaint if complaint is not None and complaint.created_day is not None else None
+    return _complaint_by_reference(instance.business_key) if instance.process_id == "complaint_handling" else None
 
 
 def _classified(complaint: Complaint, data: dict[str, Any]) -> None:
@@ -163,33 +186,48 @@ def contribution(complaint: Complaint) -> tuple[Key, dict[str, int]]:
 
 
 def _add(key: Key, measures: dict[str, int], *, sign: int) -> None:
-    """Add (sign 1, one upsert) or remove (sign -1, one update of the row it was added to) a contribution."""
+    columns = {"day": key[0], "category": key[1], "handling_group": key[2], "channel": key[3]}
+    _upsert(ComplaintDaily.__table__, columns, {name: measures[name] for name in ROLLUP_MEASURES}, sign=sign)
+
+
+def _upsert(table: Any, key: dict[str, Any], measures: dict[str, Any], *, sign: int) -> None:
+    """Add (sign 1: one upsert) or remove (sign -1: one update of the row it was added to) measures at a key."""
     db.session.flush()
-    table = ComplaintDaily.__table__
     if sign < 0:
-        db.session.execute(update(table).where(
-            table.c.day == key[0], table.c.category == key[1], table.c.handling_group == key[2],
-            table.c.channel == key[3]).values({name: table.c[name] - measures[name] for name in ROLLUP_MEASURES}))
+        db.session.execute(update(table).where(*[table.c[k] == v for k, v in key.items()])
+                           .values({name: table.c[name] - value for name, value in measures.items()}))
         return
-    values = {name: measures[name] for name in ROLLUP_MEASURES}
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table).values(day=key[0], category=key[1], handling_group=key[2], channel=key[3], **values)
+    statement = insert(table).values(**key, **measures)
     statement = statement.on_conflict_do_update(
-        index_elements=["day", "category", "handling_group", "channel"],
-        set_={name: table.c[name] + statement.excluded[name] for name in ROLLUP_MEASURES})
+        index_elements=list(key), set_={name: table.c[name] + statement.excluded[name] for name in measures})
     db.session.execute(statement)
 
 
 def rebuild_rollup() -> int:
-    """Recompute complaint_daily from the complaint rows (after an import or the migration); return rows."""
+    """Recompute complaint_daily and refund_daily from the complaint and refund rows; return their rows."""
     db.session.execute(ComplaintDaily.__table__.delete())
+    db.session.execute(RefundDaily.__table__.delete())
     sums: dict[Key, dict[str, int]] = {}
+    dimensions: dict[str, tuple[str, str, str]] = {}
     for complaint in db.session.execute(select(Complaint).where(Complaint.created_day.is_not(None))).scalars():
         key, measures = contribution(complaint)
+        dimensions[complaint.reference] = key[1:]
         row = sums.setdefault(key, dict.fromkeys(ROLLUP_MEASURES, 0))
         for name in ROLLUP_MEASURES:
             row[name] += measures[name]
     if sums:
         db.session.execute(ComplaintDaily.__table__.insert(), [
             {"day": k[0], "category": k[1], "handling_group": k[2], "channel": k[3], **v} for k, v in sums.items()])
-    return len(sums)
+    refunds: dict[tuple[Any, ...], list[Any]] = {}
+    for refund in db.session.execute(select(Refund)).scalars():
+        dims = dimensions.get(refund.complaint_id or "", ("", "", ""))
+        total = refunds.setdefault((shop_day(refund.created_at), *dims, refund.requested_by == "system",
+                                    refund.state), [0, 0])
+        total[0] += 1
+        total[1] += refund.amount
+    if refunds:
+        db.session.execute(RefundDaily.__table__.insert(), [
+            {"day": k[0], "category": k[1], "handling_group": k[2], "channel": k[3], "automatic": k[4], "state": k[5],
+             "refunds": n, "amount": amount} for k, (n, amount) in refunds.items()])
+    return len(sums) + len(refunds)

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, Select, UnaryExpression, and_, cast, func, literal, select
+from sqlalchemy import Date, Select, UnaryExpression, func, select
 from sqlalchemy.sql.operators import custom_op
 
 from app.classification.taxonomy import CATEGORIES
 from app.errors import ValidationFailed
 from app.extensions import db
-from app.models import ComplaintDaily, Refund
+from app.models import ComplaintDaily, RefundDaily
 from app.models.complaint import Complaint
 from app.models.workspace import GROUPS
 from app.payments.states import PAID
@@ -250,33 +250,35 @@ def satisfaction(f: DashboardFilter) -> dict[str, Any]:
             "satisfied_72h_share": round(int(row.satisfied_72h) / resolved, 4) if resolved else None}
 
 
-def _refund_query(f: DashboardFilter, *columns: Any) -> Select[Any]:
-    start, end = f.utc_bounds()
-    query = select(*columns).where(Refund.created_at >= start, Refund.created_at < end)
-    if f.category or f.group or f.channel:
-        # refunds name their complaint as "C-<id>"; the complaint carries the filters
-        complaint_id = cast(func.substr(Refund.complaint_id, 3), Integer)
-        query = query.join(Complaint, and_(Refund.complaint_id.like("C-%"), Complaint.id == complaint_id,
-                                           *_complaint_dimensions(f)))
-    return query
-
-
 def refunds(f: DashboardFilter) -> dict[str, Any]:
-    """Return refunds asked for in the range: count and amount, automatic vs approved, paid, failed, unknown."""
-    automatic = Refund.requested_by == literal("system")
-    query = _refund_query(f, automatic.label("automatic"), Refund.state, func.count().label("n"),
-                          func.coalesce(func.sum(Refund.amount), 0).label("amount")).group_by(automatic, Refund.state)
+    """Return refunds asked for in the range: count and amount, automatic vs approved, paid, failed, unknown.
+
+    With a category, group or channel filter: the refunds of the complaints that match it.
+    """
+    table = RefundDaily
+    clauses: list[Any] = [table.day >= f.start, table.day <= f.end]
+    if f.categories is not None:
+        clauses.append(table.category.in_(f.categories))
+    if f.group:
+        clauses.append(table.handling_group == f.group)
+    if f.channel:
+        clauses.append(table.channel == f.channel)
+    query = (select(table.automatic, table.state, func.sum(table.refunds).label("n"),
+                    func.coalesce(func.sum(table.amount), 0).label("amount"))
+             .where(*clauses).group_by(table.automatic, table.state))
     totals: dict[str, Any] = {"count": 0, "amount": 0.0, "paid_amount": 0.0, "failed": 0, "unknown": 0,
                               "automatic": {"count": 0, "amount": 0.0}, "approved": {"count": 0, "amount": 0.0},
                               "by_state": {}}
     for row in db.session.execute(query):
-        amount = float(row.amount)
-        totals["count"] += row.n
+        amount, count = float(row.amount), int(row.n)
+        if not count:
+            continue  # every refund of this key moved on to another state
+        totals["count"] += count
         totals["amount"] = round(totals["amount"] + amount, 2)
         side = totals["automatic" if row.automatic else "approved"]
-        side["count"] += row.n
+        side["count"] += count
         side["amount"] = round(side["amount"] + amount, 2)
-        totals["by_state"][row.state] = totals["by_state"].get(row.state, 0) + row.n
+        totals["by_state"][row.state] = totals["by_state"].get(row.state, 0) + count
         if row.state in {s.value for s in PAID}:
             totals["paid_amount"] = round(totals["paid_amount"] + amount, 2)
     totals["failed"] = sum(totals["by_state"].get(s, 0) for s in FAILED_STATES)

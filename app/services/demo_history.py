@@ -70,9 +70,9 @@ def _history_complaint(number: int, created: datetime, now: datetime, rng: rando
             complaint.satisfied = rng.random() < (0.55 if family == "delivery" else 0.85)
             complaint.csat = rng.randint(3, 5) if complaint.satisfied else rng.randint(1, 3)
             complaint.confirmed_at = complaint.resolved_at + timedelta(hours=rng.randrange(1, 48))
-        if family in ("product", "order") and rng.random() < 0.5:
-            _refund(complaint, order, rng)
     complaint_facts.move_contribution(before, complaint)
+    if complaint.resolved_at is not None and family in ("product", "order") and rng.random() < 0.5:
+        _refund(complaint, order, rng)
 
 
 def _refund(complaint: Complaint, order: Order, rng: random.Random) -> None:
@@ -83,12 +83,15 @@ def _refund(complaint: Complaint, order: Order, rng: random.Random) -> None:
     state = "failed" if rng.random() < 0.05 else "succeeded"
     amount = paid if automatic else (paid * Decimal(rng.choice(("0.2", "0.5", "1")))).quantize(Decimal("0.01"))
     at = complaint.resolved_at or complaint.created_at
-    db.session.add(Refund(payment_id=payment.id, provider=payment.provider, amount=amount, currency="CNY", state=state,
-                          idempotency_key=f"hist-{complaint.id}", source_key=f"demo-history:{complaint.id}",
-                          requested_by="system" if automatic else "xiaowang",
-                          approved_by="system" if automatic else "zhuguan", reason="历史退款",
-                          complaint_id=complaint.reference, attempts=1, created_at=at, updated_at=at,
-                          submitted_at=at, finished_at=at))
+    refund = Refund(payment_id=payment.id, provider=payment.provider, amount=amount, currency="CNY", state=state,
+                    idempotency_key=f"hist-{complaint.id}", source_key=f"demo-history:{complaint.id}",
+                    requested_by="system" if automatic else "xiaowang",
+                    approved_by="system" if automatic else "zhuguan", reason="历史退款",
+                    complaint_id=complaint.reference, attempts=1, created_at=at, updated_at=at,
+                    submitted_at=at, finished_at=at)
+    db.session.add(refund)
+    db.session.flush()
+    complaint_facts.record_refund(refund)
     if state == "succeeded":
         payment.amount_reserved += amount
         payment.amount_refunded += amount

@@ -18,7 +18,7 @@ from app.models import Payment, PaymentAlert, Refund, RefundEvent
 from app.payments.errors import DoubleRefund, RefundExceedsPayment, RefundInvalid
 from app.payments.gateway import RefundOrder
 from app.payments.states import PAID, RefundState, check_transition
-from app.services import audit, jobs
+from app.services import audit, complaint_facts, jobs
 
 S = RefundState
 CENT = Decimal("0.01")
@@ -101,6 +101,7 @@ def create_refund(payment_id: int, amount: Any, currency: str, *, reason: str, r
     db.session.add(refund)
     db.session.flush()
     _history(refund, "refund.requested", None, S.REQUESTED.value, requested_by, now, amount=str(value))
+    complaint_facts.record_refund(refund)  # the dashboard's refund rollup, in this transaction
     if approved_by:
         refund.approved_by = approved_by
         move(refund, S.APPROVED, actor=approved_by, now=now)
@@ -116,6 +117,7 @@ def move(refund: Refund, target: RefundState, *, actor: str | None, now: datetim
         _book(refund, target)
     refund.state = target.value
     refund.updated_at = now
+    complaint_facts.record_refund(refund, previous_state=current)
     if target in (S.SUCCEEDED, S.FAILED, S.PAID_MANUALLY):
         refund.finished_at = now
     _history(refund, event, current, target.value, actor, now, **detail)

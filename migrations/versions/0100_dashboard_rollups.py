@@ -1,5 +1,5 @@
 """Dashboard: complaint facts (shop day, case category, group, product, region, SLA and CSAT), order region,
-and the daily rollup table complaint_daily.
+and the daily rollup tables complaint_daily and refund_daily.
 
 Revision ID: 0100_dashboard_rollups
 Revises: 0070_merge_heads
@@ -43,7 +43,7 @@ COMPLAINT_INDEXES = {
     "ix_complaint_unresolved": ["resolved_at", "resolution_due_at", *FILTERS],
     "ix_complaint_dimensions": ["id", *FILTERS[1:]],
 }
-REFUND_INDEX = ["created_at", "requested_by", "state", "amount", "complaint_id"]
+
 MEASURES = ("complaints", "responded", "resolved", "response_met", "response_late", "resolution_met",
             "resolution_late", "rated", "csat_sum", "satisfied_72h")
 
@@ -57,7 +57,6 @@ def upgrade():
         for name, columns in COMPLAINT_INDEXES.items():
             batch_op.create_index(name, columns, unique=False)
         batch_op.create_check_constraint(op.f("ck_complaint_csat_range"), "csat IS NULL OR csat BETWEEN 1 AND 5")
-    op.create_index("ix_refund_dashboard", "refund", REFUND_INDEX, unique=False)
     op.create_table(
         "complaint_daily",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -72,15 +71,39 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_complaint_daily")),
         sa.UniqueConstraint("day", "category", "handling_group", "channel", name="uq_complaint_daily_key"),
     )
+    op.create_table(
+        "refund_daily",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("category", sa.String(length=80), nullable=False),
+        sa.Column("handling_group", sa.String(length=80), nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("automatic", sa.Boolean(), nullable=False),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("refunds", sa.Integer(), nullable=False),
+        sa.Column("amount", sa.Numeric(precision=14, scale=2), nullable=False),
+        sa.CheckConstraint("refunds >= 0", name=op.f("ck_refund_daily_refunds_non_negative")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_refund_daily")),
+        sa.UniqueConstraint("day", "category", "handling_group", "channel", "automatic", "state",
+                            name="uq_refund_daily_key"),
+    )
     op.create_index("ix_complaint_daily_category", "complaint_daily", ["category", "day"], unique=False)
     op.create_index("ix_complaint_daily_group", "complaint_daily", ["handling_group", "day"], unique=False)
     # complaints written before this revision: their day (Asia/Shanghai is UTC+8 all year), category and
     # their count in the rollup (their later facts were not recorded; they count from now on)
     if op.get_bind().dialect.name == "sqlite":
         op.execute("UPDATE complaint SET created_day = date(created_at, '+8 hours'), case_category = category")
+        refund_day = "date(r.created_at, '+8 hours')"
     else:
         op.execute("UPDATE complaint SET created_day = (created_at AT TIME ZONE 'Asia/Shanghai')::date, "
                    "case_category = category")
+        refund_day = "(r.created_at AT TIME ZONE 'Asia/Shanghai')::date"
+    op.execute(f"INSERT INTO refund_daily (day, category, handling_group, channel, automatic, state, refunds, amount) "
+               f"SELECT {refund_day}, coalesce(c.case_category, ''), '', coalesce(c.channel, ''), "
+               f"r.requested_by = 'system', r.state, count(*), sum(r.amount) FROM refund r "
+               f"LEFT JOIN complaint c ON r.complaint_id = 'C-' || CAST(c.id AS VARCHAR(20)) "
+               f"GROUP BY {refund_day}, coalesce(c.case_category, ''), coalesce(c.channel, ''), "
+               f"r.requested_by = 'system', r.state")
     zeros = ", ".join(["0"] * (len(MEASURES) + 1))
     op.execute(f"INSERT INTO complaint_daily (day, category, handling_group, channel, complaints, "
                f"{', '.join(m for m in MEASURES if m != 'complaints')}, response_seconds_sum, resolution_seconds_sum) "
@@ -92,7 +115,7 @@ def downgrade():
     op.drop_index("ix_complaint_daily_group", table_name="complaint_daily")
     op.drop_index("ix_complaint_daily_category", table_name="complaint_daily")
     op.drop_table("complaint_daily")
-    op.drop_index("ix_refund_dashboard", table_name="refund")
+    op.drop_table("refund_daily")
     with op.batch_alter_table("complaint", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_complaint_csat_range"), type_="check")
         for name in COMPLAINT_INDEXES:

@@ -112,6 +112,7 @@ class Seeder:
                         updated_at=self.now)
         db.session.add(refund)
         db.session.flush()
+        complaint_facts.record_refund(refund)  # as app/services/refunds.py does
         return refund
 
 

@@ -295,3 +295,36 @@ def test_bad_filters_are_refused_with_what_to_do() -> None:
         assert field in refused.value.fields
     with pytest.raises(dashboard.ValidationFailed):
         dashboard.volume_trend(DashboardFilter(today, today), "year")
+
+
+def test_refund_service_moves_the_rollup_with_every_state(seeder: Seeder, clock: Any) -> None:
+    from app.payments.states import RefundState
+    from app.services import refunds as refund_service
+
+    complaint = seeder.complaint(clock.now() - H, category="order.price", group="tier1-billing")
+    payment = db.session.execute(text("SELECT id FROM payment WHERE order_ref = :r"),
+                                 {"r": complaint.order.order_ref}).scalar_one()
+    refund = refund_service.create_refund(payment, "30.00", "CNY", reason="price", requested_by="xiaoli",
+                                          approved_by="zhuguan", source_key="dash:1", now=clock.now(),
+                                          complaint_id=complaint.reference)
+    today = DashboardFilter(date(2026, 1, 5), date(2026, 1, 5), category="order")
+    assert dashboard.refunds(today)["by_state"] == {"approved": 1}
+    refund_service.move(refund, RefundState.SUBMITTED, actor="system", now=clock.now())
+    refund_service.move(refund, RefundState.FAILED, actor="gateway", now=clock.now())
+    got = dashboard.refunds(today)
+    assert (got["by_state"], got["failed"], got["approved"]) == ({"failed": 1}, 1, {"count": 1, "amount": 30.0})
+    assert dashboard.refunds(DashboardFilter(date(2026, 1, 5), date(2026, 1, 5), category="delivery"))["count"] == 0
+
+
+def test_a_recategorised_complaint_takes_its_refunds_along(seeded: Seeder) -> None:
+    from app.models.complaint import Complaint
+
+    complaint = db.session.get(Complaint, db.session.execute(text("SELECT min(id) FROM complaint")).scalar())
+    before = complaint_facts.contribution(complaint)
+    complaint.case_category, complaint.handling_group = "delivery.wrong", "tier1-logistics"
+    complaint_facts.move_contribution(before, complaint)
+    day = complaint.created_day
+    moved = dashboard.refunds(DashboardFilter(day, day, category="delivery.wrong"))
+    assert (moved["count"], moved["amount"]) == (2, 37.5)
+    assert dashboard.refunds(DashboardFilter(day, day, category="product"))["count"] == 0
+    test_refunds_match_sql(seeded, DashboardFilter(START, END, group="tier1-logistics"))

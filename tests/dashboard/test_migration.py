@@ -28,6 +28,16 @@ def test_existing_complaints_get_their_shop_day_and_rollup_count(backend: str, t
                     "INSERT INTO complaint (id, customer_id, order_id, category, description, channel, created_at) "
                     "VALUES (:id, 1, 1, 'delivery.late', 'x', 'web', :at)"), {"id": cid, "at": created + "+00"
                                                                              if backend != "sqlite" else created})
+            stamp = "2026-01-01 17:30:00" + ("+00" if backend != "sqlite" else "")
+            db.session.execute(text(
+                "INSERT INTO payment (id, order_ref, provider, provider_payment_id, amount, currency, "
+                "amount_reserved, amount_refunded, paid_at) VALUES (1, 'O-1', 'alipay', 'P-1', 10, 'CNY', 5, 5, :at)"),
+                {"at": stamp})
+            db.session.execute(text(
+                "INSERT INTO refund (id, payment_id, provider, amount, currency, state, idempotency_key, source_key, "
+                "requested_by, reason, complaint_id, attempts, queries, created_at, updated_at) VALUES "
+                "(1, 1, 'alipay', 5, 'CNY', 'succeeded', 'k1', 's1', 'system', '', 'C-3', 1, 0, :at, :at)"),
+                {"at": stamp})
             db.session.commit()
             upgrade(revision="heads")
             days = db.session.execute(text("SELECT id, created_day, case_category FROM complaint ORDER BY id")).all()
@@ -37,6 +47,10 @@ def test_existing_complaints_get_their_shop_day_and_rollup_count(backend: str, t
             rollup = db.session.execute(text("SELECT day, complaints, handling_group FROM complaint_daily "
                                              "ORDER BY day")).all()
             assert [(str(d), n, g) for d, n, g in rollup] == [("2026-01-01", 1, ""), ("2026-01-02", 2, "")]
+            refunds = db.session.execute(text("SELECT day, category, channel, automatic, state, refunds, amount "
+                                              "FROM refund_daily")).all()
+            assert [(str(r[0]), r[1], r[2], bool(r[3]), r[4], r[5], float(r[6])) for r in refunds] == [
+                ("2026-01-02", "delivery.late", "web", True, "succeeded", 1, 5.0)]
             db.session.remove()
     finally:
         with app.app_context():
