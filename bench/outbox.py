@@ -51,6 +51,7 @@ def receiver(received: Counter[str], lock: threading.Lock) -> Any:
 
 
 def queue(app: Flask, n: int, now: Any) -> None:
+    """Write N queued SMS messages."""
     with app.app_context():
         db.session.add_all([Notification(channel="sms", recipient=f"138{i:08d}", complaint_id=f"C-{i}",
                                          template="information_requested", payload={"question": "请上传照片"},
@@ -60,11 +61,11 @@ def queue(app: Flask, n: int, now: Any) -> None:
         db.session.remove()
 
 
-def work(app: Flask, now: Any, counts: list[int]) -> None:
+def work(app: Flask, now: Any) -> None:
+    """Deliver rounds until a round finds nothing to do."""
     with app.app_context():
         while True:
             result = deliver_round(senders_for_app(), now=now)
-            counts.append(len(result.sent))
             if not (result.sent or result.retrying or result.lost):
                 break
         db.session.remove()
@@ -87,8 +88,7 @@ def main() -> None:
     with app.app_context():
         upgrade(revision="heads")
     queue(app, args.n, clock.now())
-    counts: list[int] = []
-    threads = [threading.Thread(target=work, args=(app, clock.now(), counts)) for _ in range(args.workers)]
+    threads = [threading.Thread(target=work, args=(app, clock.now())) for _ in range(args.workers)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
