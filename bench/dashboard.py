@@ -32,7 +32,7 @@ from app import create_app  # noqa: E402
 from app.classification.taxonomy import CATEGORIES  # noqa: E402
 from app.clock import FrozenClock  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.models import ComplaintDaily, Payment, Refund, RefundDaily  # noqa: E402
+from app.models import ComplaintDaily, ComplaintTopDaily, Payment, Refund, RefundDaily  # noqa: E402
 from app.models.complaint import Complaint  # noqa: E402
 from app.models.customer import Customer  # noqa: E402
 from app.models.dashboard import ROLLUP_MEASURES  # noqa: E402
@@ -91,7 +91,7 @@ def fill(n: int, now: Any) -> None:
         {"id": k, "order_ref": f"B-{k}", "provider": "alipay", "provider_payment_id": f"P-{k}",
          "amount": Decimal("999.00"), "currency": "CNY", "amount_reserved": 0, "amount_refunded": 0, "paid_at": now}
         for k in range(1, ORDERS + 1)])
-    rng, sums, refund_sums, refunds = random.Random(7), {}, {}, 0
+    rng, sums, refund_sums, tops, refunds = random.Random(7), {}, {}, {}, 0
     for start in range(1, n + 1, BATCH):
         rows = [_complaint(i, now, rng) for i in range(start, min(start + BATCH, n + 1))]
         db.session.execute(insert(Complaint.__table__), rows)
@@ -101,6 +101,9 @@ def fill(n: int, now: Any) -> None:
             total = sums.setdefault(key, dict.fromkeys(ROLLUP_MEASURES, 0))
             for name in ROLLUP_MEASURES:
                 total[name] += measures[name]
+            for kind in ("product", "region"):
+                top = (kind, row["created_day"], row["channel"], row[kind])
+                tops[top] = tops.get(top, 0) + 1
             if rng.random() < 0.1:
                 refunds += 1
                 refund = _refund(refunds, row, rng)
@@ -114,6 +117,8 @@ def fill(n: int, now: Any) -> None:
         db.session.commit()
     db.session.execute(insert(ComplaintDaily.__table__), [
         {"day": k[0], "category": k[1], "handling_group": k[2], "channel": k[3], **v} for k, v in sums.items()])
+    db.session.execute(insert(ComplaintTopDaily.__table__), [
+        {"kind": k[0], "day": k[1], "channel": k[2], "name": k[3], "complaints": n} for k, n in tops.items()])
     db.session.execute(insert(RefundDaily.__table__), [
         {"day": k[0], "category": k[1], "handling_group": k[2], "channel": k[3], "automatic": k[4], "state": k[5],
          "refunds": n, "amount": amount} for k, (n, amount) in refund_sums.items()])

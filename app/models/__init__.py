@@ -23,4 +23,4 @@ from app.models.complaint import Complaint, ComplaintAttachment  # noqa: F401
 from app.models.studio import DraftStatus, StudioDraft, StudioDraftFile  # noqa: F401
 from app.models.workspace import GROUPS, ReplyTemplate, Substitution, TaskComment, TaskWorkload  # noqa: F401
 from app.models.personal_data import PersonalData  # noqa: F401
-from app.models.dashboard import ComplaintDaily, RefundDaily  # noqa: F401
+from app.models.dashboard import ComplaintDaily, ComplaintTopDaily, RefundDaily  # noqa: F401

@@ -75,3 +75,24 @@ class RefundDaily(db.Model):
     state: Mapped[str] = mapped_column(String(20))
     refunds: Mapped[int] = mapped_column(default=0)
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
+
+
+class ComplaintTopDaily(db.Model):
+    """Complaints per shop day, channel and product (``kind`` "product") or region ("region").
+
+    These never change after intake, so app/services/complaint_facts.record_intake adds to it once;
+    the top lists read it when no category or group filter applies.
+    """
+
+    __tablename__ = "complaint_top_daily"
+    __table_args__ = (
+        UniqueConstraint("kind", "day", "channel", "name", name="uq_complaint_top_daily_key"),
+        CheckConstraint("kind IN ('product', 'region')", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    day: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(120))
+    complaints: Mapped[int] = mapped_column(default=0)

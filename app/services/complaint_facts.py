@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.extensions import db
-from app.models import ComplaintDaily, ProcessInstance, Refund, RefundDaily
+from app.models import ComplaintDaily, ComplaintTopDaily, ProcessInstance, Refund, RefundDaily
 from app.models.complaint import Complaint
 from app.models.dashboard import ROLLUP_MEASURES
 from app.models.order import Order
@@ -68,6 +68,11 @@ def record_intake(complaint: Complaint, order: Order) -> None:
     complaint.product = str(items[0].get("name"))[:120] if items and items[0].get("name") else None
     complaint.region = order.region
     _add(*contribution(complaint), sign=1)
+    for kind, name in (("product", complaint.product), ("region", complaint.region)):
+        if name:
+            _upsert(ComplaintTopDaily.__table__, {"kind": kind, "day": complaint.created_day,
+                                                   "channel": complaint.channel, "name": name},
+                    {"complaints": 1}, sign=1)
 
 
 def observe(instance: ProcessInstance, data: dict[str, Any], *, created: list[tuple[str, str | None]],
@@ -208,17 +213,26 @@ def rebuild_rollup() -> int:
     """Recompute complaint_daily and refund_daily from the complaint and refund rows; return their rows."""
     db.session.execute(ComplaintDaily.__table__.delete())
     db.session.execute(RefundDaily.__table__.delete())
+    db.session.execute(ComplaintTopDaily.__table__.delete())
     sums: dict[Key, dict[str, int]] = {}
+    tops: dict[tuple[str, date, str, str], int] = {}
     dimensions: dict[str, tuple[str, str, str]] = {}
     for complaint in db.session.execute(select(Complaint).where(Complaint.created_day.is_not(None))).scalars():
         key, measures = contribution(complaint)
         dimensions[complaint.reference] = key[1:]
+        for kind, name in (("product", complaint.product), ("region", complaint.region)):
+            if name:
+                top = (kind, complaint.created_day, complaint.channel, name)
+                tops[top] = tops.get(top, 0) + 1
         row = sums.setdefault(key, dict.fromkeys(ROLLUP_MEASURES, 0))
         for name in ROLLUP_MEASURES:
             row[name] += measures[name]
     if sums:
         db.session.execute(ComplaintDaily.__table__.insert(), [
             {"day": k[0], "category": k[1], "handling_group": k[2], "channel": k[3], **v} for k, v in sums.items()])
+    if tops:
+        db.session.execute(ComplaintTopDaily.__table__.insert(), [
+            {"kind": k[0], "day": k[1], "channel": k[2], "name": k[3], "complaints": n} for k, n in tops.items()])
     refunds: dict[tuple[Any, ...], list[Any]] = {}
     for refund in db.session.execute(select(Refund)).scalars():
         dims = dimensions.get(refund.complaint_id or "", ("", "", ""))
@@ -230,4 +244,4 @@ def rebuild_rollup() -> int:
         db.session.execute(RefundDaily.__table__.insert(), [
             {"day": k[0], "category": k[1], "handling_group": k[2], "channel": k[3], "automatic": k[4], "state": k[5],
              "refunds": n, "amount": amount} for k, (n, amount) in refunds.items()])
-    return len(sums) + len(refunds)
+    return len(sums) + len(refunds) + len(tops)

@@ -87,6 +87,18 @@ def upgrade():
         sa.UniqueConstraint("day", "category", "handling_group", "channel", "automatic", "state",
                             name="uq_refund_daily_key"),
     )
+    op.create_table(
+        "complaint_top_daily",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("complaints", sa.Integer(), nullable=False),
+        sa.CheckConstraint("kind IN ('product', 'region')", name=op.f("ck_complaint_top_daily_kind_known")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_complaint_top_daily")),
+        sa.UniqueConstraint("kind", "day", "channel", "name", name="uq_complaint_top_daily_key"),
+    )
     op.create_index("ix_complaint_daily_category", "complaint_daily", ["category", "day"], unique=False)
     op.create_index("ix_complaint_daily_group", "complaint_daily", ["handling_group", "day"], unique=False)
     # complaints written before this revision: their day (Asia/Shanghai is UTC+8 all year), category and
@@ -116,6 +128,7 @@ def downgrade():
     op.drop_index("ix_complaint_daily_category", table_name="complaint_daily")
     op.drop_table("complaint_daily")
     op.drop_table("refund_daily")
+    op.drop_table("complaint_top_daily")
     with op.batch_alter_table("complaint", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_complaint_csat_range"), type_="check")
         for name in COMPLAINT_INDEXES:

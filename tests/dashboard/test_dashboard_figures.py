@@ -117,7 +117,8 @@ IDS = ["all", "family", "code", "group", "channel", "combined", "one-day", "empt
 def reading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Read p90 and top lists both ways: by day with a sort, and down the value-ordered indexes."""
     if request.param == "long":
-        monkeypatch.setattr(dashboard, "LONG_RANGE", -1)
+        for name in ("LONG_RANGE", "P90_WALK_SHARE", "TOP_WALK_SHARE"):
+            monkeypatch.setattr(dashboard, name, -1)
     return str(request.param)
 
 
