@@ -91,8 +91,8 @@ def parse_filter(args: dict[str, str], *, today: date) -> DashboardFilter:
     return DashboardFilter(start, end, category, group, channel)
 
 
-def _rollup_where(f: DashboardFilter) -> list[Any]:
-    table = ComplaintDaily
+def _rollup_where(f: DashboardFilter, table: Any = ComplaintDaily) -> list[Any]:
+    """Return the filter on a daily rollup (complaint_daily or refund_daily: same key columns)."""
     clauses: list[Any] = [table.day >= f.start, table.day <= f.end]
     if f.categories is not None:
         clauses.append(table.category.in_(f.categories))
@@ -258,16 +258,9 @@ def refunds(f: DashboardFilter) -> dict[str, Any]:
     With a category, group or channel filter: the refunds of the complaints that match it.
     """
     table = RefundDaily
-    clauses: list[Any] = [table.day >= f.start, table.day <= f.end]
-    if f.categories is not None:
-        clauses.append(table.category.in_(f.categories))
-    if f.group:
-        clauses.append(table.handling_group == f.group)
-    if f.channel:
-        clauses.append(table.channel == f.channel)
     query = (select(table.automatic, table.state, func.sum(table.refunds).label("n"),
                     func.coalesce(func.sum(table.amount), 0).label("amount"))
-             .where(*clauses).group_by(table.automatic, table.state))
+             .where(*_rollup_where(f, table)).group_by(table.automatic, table.state))
     totals: dict[str, Any] = {"count": 0, "amount": 0.0, "paid_amount": 0.0, "failed": 0, "unknown": 0,
                               "automatic": {"count": 0, "amount": 0.0}, "approved": {"count": 0, "amount": 0.0},
                               "by_state": {}}
