@@ -1,17 +1,35 @@
-"""Validate user-task submissions against the task's JSON Schema form."""
+"""Validate user-task submissions against the task's JSON Schema form.
+
+``form_problems`` says, per field, which JSON Schema keyword failed (``required``, ``maximum``,
+``maxLength``, ``type`` ...) with the keyword's value, so an application can word the message in
+its reader's language; ``form_errors`` is the same list as English text.
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
 
-def form_errors(schema: dict[str, Any], data: dict[str, Any]) -> dict[str, str]:
-    """Return {field path: message} for every way ``data`` breaks ``schema`` (empty when valid)."""
+@dataclass(frozen=True)
+class FormProblem:
+    """One field's first failure: ``code`` is the JSON Schema keyword, ``limit`` its value in the schema."""
+
+    path: str
+    code: str
+    message: str
+    limit: Any = None
+    length: int | None = None    # maxLength/minLength: how long the text sent was
+
+
+def form_problems(schema: dict[str, Any], data: dict[str, Any]) -> list[FormProblem]:
+    """Return the first problem of every field where ``data`` breaks ``schema`` (empty when valid)."""
     validator = Draft202012Validator(schema)
-    errors: dict[str, str] = {}
+    found: dict[str, FormProblem] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
         path = ".".join(str(p) for p in error.absolute_path)
+        length = None
         if error.validator == "required":
             missing = error.message.split("'")[1] if "'" in error.message else error.message
             path = f"{path}.{missing}" if path else missing
@@ -20,8 +38,17 @@ def form_errors(schema: dict[str, Any], data: dict[str, Any]) -> dict[str, str]:
             message = f"unexpected field: {error.message}"
         elif error.validator == "maxLength" and isinstance(error.instance, str):
             # not jsonschema's message, which repeats the whole too-long text back
-            message = f"is {len(error.instance)} characters; write at most {error.validator_value}"
+            length = len(error.instance)
+            message = f"is {length} characters; write at most {error.validator_value}"
         else:
             message = error.message
-        errors.setdefault(path or "(form)", message)
-    return errors
+        path = path or "(form)"
+        if path not in found:
+            found[path] = FormProblem(path, str(error.validator), message,
+                                      None if error.validator == "required" else error.validator_value, length)
+    return list(found.values())
+
+
+def form_errors(schema: dict[str, Any], data: dict[str, Any]) -> dict[str, str]:
+    """Return {field path: message} for every way ``data`` breaks ``schema`` (empty when valid)."""
+    return {problem.path: problem.message for problem in form_problems(schema, data)}

@@ -17,16 +17,18 @@ from app.api.registry import refuse_bad_text
 from app.errors import ValidationFailed
 from app.models.customer import Customer
 from app.runtime import get_runtime
-from app.services import complaints, customer_app, orders, outbox
+from app.services import complaints, customer_app, outbox
 from app.services.complaint_timeline import progress
-from app.services.complaints import Submission
+from app.services.complaints import MAX_FORM_BYTES, Submission
+from app.services.order_source import get_order_source
 from app.services.uow import run_command
-from app.views.complaints import MAX_FORM_BYTES, upload_dir
+from app.services.uploads import upload_folder
 
 TAG = "customer"
 PAGING = {"limit": {"schema": {"type": "integer", "minimum": 1, "maximum": 100}, "default": 20,
                    "description": "at most this many items"}, "offset": schemas.OFFSET}
 COMPLAINT_PATH = "/customer/complaints/<int:complaint_id>"
+CONFIRM_FIELDS = {"customer_comment": "comment"}   # the confirmation form's field -> CONFIRM_BODY's
 
 
 def customer_route(rule: str, method: str, **declared: Any) -> Any:
@@ -60,13 +62,13 @@ def get_me(customer: Customer) -> dict[str, Any]:
 
 @customer_route("/customer/complaints", "POST", summary="Submit a complaint (JSON, or multipart with photos)",
                 body=cs.SUBMIT_BODY, multipart=cs.SUBMIT_FORM, headers=cs.IDEMPOTENCY_HEADER,
-                response=cs.COMPLAINT, status=201, errors=(409, 413, 422, 429), max_body=MAX_FORM_BYTES,
+                response=cs.COMPLAINT, status=201, errors=(409, 413, 422, 429, 503), max_body=MAX_FORM_BYTES,
                 rate_limit="CUSTOMER_SUBMIT_LIMIT")
 def submit_complaint(customer: Customer, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     submission = Submission(order_ref=body["order_ref"], category=body["category"], description=body["description"],
                             contact=(body.get("contact") or "").strip() or None, images=body.get("images", []),
                             channel="app", idempotency_key=_idempotency_key())
-    now, folder = get_runtime().clock.now(), upload_dir()
+    now, folder = get_runtime().clock.now(), upload_folder()
 
     def send() -> Any:
         return cs.complaint(customer_app.submit(customer, submission, upload_dir=folder, now=now)[0])
@@ -110,38 +112,46 @@ def confirm_my_complaint(customer: Customer, complaint_id: int, body: dict[str, 
     if body.get("comment", "").strip():
         answer["customer_comment"] = body["comment"].strip()
     now = get_runtime().clock.now()
-    return run_command(lambda: cs.complaint(complaints.confirm_resolution(customer, complaint_id, answer,
-                                                                         now=now)))
+    try:
+        return run_command(lambda: cs.complaint(complaints.confirm_resolution(customer, complaint_id, answer,
+                                                                             now=now)))
+    except ValidationFailed as refused:   # name the fields as this body does (the form's customer_comment)
+        raise ValidationFailed(refused.message, fields={CONFIRM_FIELDS.get(name, name): message
+                                                        for name, message in refused.fields.items()}) from None
 
 
 @customer_route(f"{COMPLAINT_PATH}/attachments/<int:attachment_id>", "GET", summary="One photo of my complaint",
                 response={}, media_types=cs.IMAGE_TYPES, errors=(404,))
 def get_my_attachment(customer: Customer, complaint_id: int, attachment_id: int) -> Response:
     attachment = complaints.attachment_for(complaints.customer_complaint(customer.id, complaint_id), attachment_id)
-    response = Response((upload_dir() / attachment.stored_name).read_bytes(), mimetype=attachment.content_type)
+    response = Response((upload_folder() / attachment.stored_name).read_bytes(), mimetype=attachment.content_type)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
-@customer_route("/customer/orders", "GET", summary="List my orders, newest first", query=PAGING,
-                response=cs.ORDER_PAGE, errors=(422,))
+@customer_route("/customer/orders", "GET", summary="List my orders, newest first (from the shop when it has an "
+                "order API)", query=PAGING, response=cs.ORDER_PAGE, errors=(422, 503))
 def list_my_orders(customer: Customer, query: dict[str, Any]) -> dict[str, Any]:
-    rows, total = customer_app.orders_page(customer.id, limit=query["limit"], offset=query["offset"])
+    source = get_order_source()
+    rows, total = run_command(lambda: customer_app.orders_page(customer, source, limit=query["limit"],
+                                                               offset=query["offset"]))
     return {"items": [cs.order_summary(row) for row in rows], "total": total, "limit": query["limit"],
             "offset": query["offset"]}
 
 
 @customer_route("/customer/orders/<order_ref>", "GET", summary="One order: items, amount paid, payment method, "
-                "amount refunded", response=cs.ORDER, errors=(404,))
+                "amount refunded", response=cs.ORDER, errors=(404, 503))
 def get_my_order(customer: Customer, order_ref: str) -> dict[str, Any]:
-    return cs.order(orders.customer_order(customer.id, order_ref))
+    source = get_order_source()
+    return run_command(lambda: cs.order(source.customer_order(customer, order_ref)))
 
 
 @customer_route("/customer/messages", "GET", summary="Messages sent to me (SMS, email, app, portal), newest first",
                 query=PAGING, response=cs.MESSAGE_PAGE, errors=(422,))
 def list_my_messages(customer: Customer, query: dict[str, Any]) -> dict[str, Any]:
-    rows, total = outbox.customer_messages(customer.id, limit=query["limit"], offset=query["offset"])
     language = "zh" if str(get_locale() or "").startswith("zh") else "en"
-    shown = [cs.message(row, *outbox.render(row, current_app.jinja_env, language=language)) for row in rows]
-    return {"items": shown, "total": total, "limit": query["limit"], "offset": query["offset"]}
+    shown, total = outbox.customer_inbox(customer.id, current_app.jinja_env, language=language,
+                                         limit=query["limit"], offset=query["offset"])
+    return {"items": [cs.message(m.row, m.subject, m.text) for m in shown], "total": total,
+            "limit": query["limit"], "offset": query["offset"]}

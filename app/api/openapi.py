@@ -10,7 +10,8 @@ from app.api.registry import Endpoint
 ERROR_TEXT = {401: "no valid bearer token", 403: "your roles do not allow this", 404: "not found",
               405: "method not allowed", 409: "conflict: someone else acted first, or the state forbids it",
               413: "request too large", 422: "invalid input; `errors` lists each field",
-              429: "too many requests from this address; wait and try again"}
+              429: "too many requests from this address; wait and try again",
+              503: "a system Kesu depends on (the shop's order API) cannot answer now; try again later"}
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 

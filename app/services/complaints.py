@@ -18,7 +18,7 @@ from app.models import HumanTask, ProcessInstance, Refund
 from app.models.complaint import Complaint, ComplaintAttachment
 from app.models.customer import Customer
 from app.models.order import Order
-from app.services import complaint_facts, orders, processes
+from app.services import complaint_facts, customer_forms, orders, processes, task_work
 from app.services.images import CleanImage, ImageRefused, clean_image
 from app.services.order_source import get_order_source
 from app.services.uploads import store_with_unit
@@ -26,6 +26,7 @@ from app.services.uploads import store_with_unit
 MAX_TEXT = 300
 MAX_IMAGES = 3
 MAX_CONTACT = 120
+MAX_FORM_BYTES = 16 * 1024 * 1024   # a submission's whole body: three 5 MiB photos and the text
 RECENT = timedelta(days=30)
 CLOSED_STATUSES = ("completed", "cancelled")
 
@@ -191,6 +192,7 @@ def confirm_resolution(customer: Customer, complaint_id: int, answer: dict[str, 
     task = open_customer_task(complaint)
     if task is None:
         raise Conflict(_("this complaint is not waiting for your confirmation; reload the page to see where it is"))
+    customer_forms.check_answer(task_work.task_form(task), answer)   # worded for the customer, not the engine's English
     processes.complete_task(task.task_id, answer, actor=f"customer:{customer.id}", now=now)
     return complaint
 

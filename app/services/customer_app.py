@@ -11,15 +11,17 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from app.errors import NotAuthenticated, ValidationFailed
+from app.errors import NotAuthenticated, NotFound, ValidationFailed
 from app.extensions import db
 from app.models.complaint import Complaint
 from app.models.customer import Customer, CustomerToken
 from app.models.order import Order
 from app.services import complaints, customers
 from app.services.complaints import DuplicateComplaint, Submission
+from app.services.order_source import OrderSource
 
 BAD_LOGIN = "wrong phone/email or password; check them, or sign in with a link sent to your order's phone or email"
 KEY_REUSED = ("this Idempotency-Key was already used for a different complaint; use a new key for a new "
@@ -41,6 +43,27 @@ def revoke_token(token: str, *, now: datetime) -> None:
     if row is not None and row.revoked_at is None:
         row.revoked_at = now
         db.session.flush()
+
+
+def active_tokens(customer_id: int) -> list[CustomerToken]:
+    """Return the customer's app tokens that still open the API (the devices signed in), newest first."""
+    return list(db.session.execute(select(CustomerToken).where(
+        CustomerToken.customer_id == customer_id, CustomerToken.revoked_at.is_(None))
+        .order_by(CustomerToken.created_at.desc(), CustomerToken.id.desc())).scalars())
+
+
+def revoke_token_of(customer_id: int, token_id: int, *, now: datetime) -> CustomerToken:
+    """Revoke one of the customer's app tokens (signing that device out); another customer's is a 404.
+
+    Revoking a token already revoked changes nothing (a second click, a form sent twice).
+    """
+    row = db.session.get(CustomerToken, token_id)
+    if row is None or row.customer_id != customer_id:
+        raise NotFound(_("there is no signed-in device %(id)s of yours; reload the page", id=token_id))
+    if row.revoked_at is None:
+        row.revoked_at = now
+        db.session.flush()
+    return row
 
 
 def fingerprint(submission: Submission) -> str:
@@ -86,9 +109,12 @@ def complaints_page(customer_id: int, *, limit: int, offset: int) -> tuple[list[
     return list(rows), int(total)
 
 
-def orders_page(customer_id: int, *, limit: int, offset: int) -> tuple[list[Order], int]:
-    """Return one page of the customer's orders (newest first) and how many there are."""
-    mine = select(Order).where(Order.customer_id == customer_id)
-    total = db.session.execute(select(func.count()).select_from(mine.subquery())).scalar_one()
-    rows = db.session.execute(mine.order_by(Order.paid_at.desc(), Order.id.desc()).limit(limit).offset(offset))
-    return list(rows.scalars()), int(total)
+def orders_page(customer: Customer, source: OrderSource, *, limit: int, offset: int) -> tuple[list[Order], int]:
+    """Return one page of the customer's orders (newest first) from ``source`` and how many there are.
+
+    The shop's API lists a customer's orders whole (and they are copied as seen), so the page is
+    cut from that list; a customer has tens of orders, not thousands. When the shop cannot
+    answer, ``OrderSystemUnavailable`` (503) is raised and nothing is written.
+    """
+    rows = source.customer_orders(customer)
+    return rows[offset:offset + limit], len(rows)

@@ -179,6 +179,22 @@ def customer_messages(customer_id: int, *, limit: int, offset: int) -> tuple[lis
     return list(rows), int(total)
 
 
+@dataclass(frozen=True)
+class ShownMessage:
+    """A message as its customer reads it: the row, its subject and text rendered in their language."""
+
+    row: Notification
+    subject: str
+    text: str
+
+
+def customer_inbox(customer_id: int, env: Environment, *, language: str, limit: int, offset: int
+                   ) -> tuple[list[ShownMessage], int]:
+    """Return one page of what was written to a customer, rendered in ``language``, and how many there are."""
+    rows, total = customer_messages(customer_id, limit=limit, offset=offset)
+    return [ShownMessage(row, *render(row, env, language=language)) for row in rows], total
+
+
 def retry(notification_id: int, *, now: datetime) -> Notification:
     """Queue a failed message again, with a fresh set of attempts."""
     row = db.session.get(Notification, notification_id, populate_existing=True)  # workers update by statement

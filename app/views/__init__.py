@@ -30,6 +30,8 @@ def register_blueprints(app: Flask) -> None:
     from app.views import complaints, portal
     app.register_blueprint(portal.bp)
     app.register_blueprint(complaints.bp)
+    from app.views import portal_account
+    app.register_blueprint(portal_account.bp)
     from app.views import admin, tasks
     app.register_blueprint(tasks.bp)
     app.register_blueprint(admin.bp)

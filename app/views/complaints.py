@@ -1,8 +1,6 @@
 """The customer's complaints: the form, the list, the progress page, photos, confirming the resolution."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,7 +16,7 @@ from app.models.complaint import Complaint
 from app.runtime import get_runtime
 from app.services import complaints
 from app.services.complaint_timeline import progress
-from app.services.complaints import DuplicateComplaint, Submission
+from app.services.complaints import MAX_FORM_BYTES, DuplicateComplaint, Submission
 from app.services.order_source import OrderSystemUnavailable
 from app.services.uploads import upload_folder
 from app.services.uow import run_command
@@ -28,13 +26,7 @@ from app.views.portal import own_orders
 
 bp = Blueprint("complaints", __name__)
 bp.after_request(security_headers)
-MAX_FORM_BYTES = 16 * 1024 * 1024   # three 5 MiB photos and the text
 SHORTCUTS = {_l("Out of stock"): "order.out_of_stock", _l("Delivery problem"): "delivery.late"}
-
-
-def upload_dir() -> Path:
-    """Return the folder complaint photos are stored in (outside the static folder)."""
-    return upload_folder()
 
 
 def _families() -> list[tuple[str, str]]:
@@ -90,7 +82,7 @@ def submit_complaint() -> Response | tuple[str, int]:
     customer, now = current_customer(), get_runtime().clock.now()
     try:
         complaint, _created = run_command(lambda: complaints.submit(customer, submission,  # type: ignore[arg-type]
-                                                                    upload_dir=upload_dir(), now=now))
+                                                                    upload_dir=upload_folder(), now=now))
     except ValidationFailed as refused:
         return _render_form(form, values, refused.fields, 422)
     except OrderSystemUnavailable as down:
@@ -122,9 +114,9 @@ def confirm(complaint_id: int) -> Response:
     customer, now = current_customer(), get_runtime().clock.now()
     try:
         run_command(lambda: complaints.confirm_resolution(customer, complaint_id, answer, now=now))  # type: ignore[arg-type]
-    except ValidationFailed as refused:
-        flash("；".join(f"{field}: {message}" for field, message in refused.fields.items())
-              or refused.message, "error")
+    except ValidationFailed as refused:   # each message names its field, in the customer's language
+        for message in refused.fields.values() or [refused.message]:
+            flash(message, "error")
     return redirect(url_for("complaints.complaint_page", complaint_id=complaint_id))
 
 
@@ -148,7 +140,7 @@ def photo(complaint_id: int, attachment_id: int) -> Response:
         raise NotFound(_("there is no photo %(id)s you may see", id=attachment_id))
     attachment = complaints.attachment_for(complaint, attachment_id)
     # Photos are at most 5 MiB: read whole, so no file handle outlives the request.
-    response = Response((upload_dir() / attachment.stored_name).read_bytes(), mimetype=attachment.content_type)
+    response = Response((upload_folder() / attachment.stored_name).read_bytes(), mimetype=attachment.content_type)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models.customer import Customer
 from app.models.order import Order
 from app.services import orders
+from tests.customer.fake_shop import shop  # noqa: F401  (the fake shop's order API, a shared fixture)
 from tests.support.complaints import ProcessDriver
 
 
