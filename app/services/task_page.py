@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.classification.taxonomy import CATEGORIES
-from app.errors import ValidationFailed
+from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import (Complaint, Customer, ProcessEvent, ProcessInstance, ReplyTemplate, TaskComment, TaskStatus,
                         User)
@@ -81,6 +81,15 @@ def fill_template(template: ReplyTemplate, values: dict[str, Any]) -> str:
     return text
 
 
+def reply_from_template(task: HumanTask, template_id: str, *, now: datetime) -> tuple[ReplyTemplate, str]:
+    """Return a template offered on this task's page and its text filled in for the task's customer."""
+    chosen = next((t for t in templates_for(task.category) if str(t.id) == template_id.strip()), None)
+    if chosen is None:
+        raise NotFound(f"reply template {template_id!r} is not offered for this task; choose one from the "
+                       f"task page's list")
+    return chosen, fill_template(chosen, _template_values(task, now=now)[2])
+
+
 def templates_for(category: str | None) -> list[ReplyTemplate]:
     """Return reply templates for a category and those that fit every category."""
     return list(db.session.execute(select(ReplyTemplate).where(
@@ -117,12 +126,8 @@ def _complaint(instance_id: int) -> Complaint | None:
 
 def page_context(task: HumanTask, *, who: Identity, now: datetime) -> dict[str, Any]:
     """Return what the task page renders for one task."""
-    instance = db.session.get(ProcessInstance, task.instance_id)
-    data = instance_data(instance, now=now) if instance else {}
-    complaint = _complaint(task.instance_id)
+    data, complaint, values = _template_values(task, now=now)
     customer = db.session.get(Customer, complaint.customer_id) if complaint else None
-    values = {"customer_name": customer.name if customer else data.get("customer_id", ""),
-              "order_ref": data.get("order_ref", ""), "amount": data.get("amount_paid", "")}
     return {"task": task, "data": data, "complaint": complaint, "customer": customer, "values": values,
             "earlier": _earlier(complaint), "fields": form_fields(task_work.task_form(task)),
             "timeline": _timeline(task.instance_id), "comments": _comments(task.instance_id),
@@ -130,6 +135,17 @@ def page_context(task: HumanTask, *, who: Identity, now: datetime) -> dict[str, 
             "confidence": (data.get("classification") or {}).get("category_confidence"),
             "categories": [(category.code, category.label()) for category in CATEGORIES],
             "reassign_to": _reassign_choices(task, who)}
+
+
+def _template_values(task: HumanTask, *, now: datetime) -> tuple[dict[str, Any], Complaint | None, dict[str, Any]]:
+    """Return the instance's data, the complaint and the values a reply template fills in."""
+    instance = db.session.get(ProcessInstance, task.instance_id)
+    data = instance_data(instance, now=now) if instance else {}
+    complaint = _complaint(task.instance_id)
+    customer = db.session.get(Customer, complaint.customer_id) if complaint else None
+    values = {"customer_name": customer.name if customer else data.get("customer_id", ""),
+              "order_ref": data.get("order_ref", ""), "amount": data.get("amount_paid", "")}
+    return data, complaint, values
 
 
 def _reassign_choices(task: HumanTask, who: Identity) -> list[User]:

@@ -1,7 +1,7 @@
 """The agent workspace: task lists, the task page, claiming, and the supervisor view."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -43,6 +43,18 @@ def show(task_id: str) -> str:
     reply = task_page.fill_template(chosen, context["values"]) if chosen else ""
     return render_template("tasks/show.html", who=who, now=now, errors={}, submitted={"reply": reply},
                            sla_state=task_lists.sla_state, **context)
+
+
+@bp.get("/<task_id>/reply-template")
+@role_required(*STAFF)
+def reply_template(task_id: str) -> Response:
+    """Return a reply template filled in for this task as JSON (the page inserts it without a reload)."""
+    who, now, task = _who(), get_runtime().clock.now(), task_work.get_task(task_id)
+    task_claims.ensure_may_work(who, task)
+    template, text = task_page.reply_from_template(task, request.args.get("template", ""), now=now)
+    response = jsonify({"template_id": template.id, "name": template.name, "text": text})
+    response.headers["Cache-Control"] = "no-store"  # the customer's name and order: not for shared caches
+    return response
 
 
 @bp.post("/<task_id>/complete")

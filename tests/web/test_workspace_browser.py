@@ -73,14 +73,24 @@ def test_agent_claims_replies_with_a_template_and_the_customer_sees_it(committed
         page.click(f"#task-rows tr:has-text('{reference}') a")
         page.click("#claim")
         page.wait_for_selector("strong.assignee:has-text('xiaowang')")
+        page.select_option("#f-outcome", "reply")
+        page.fill("#f-reply", "张三您好，抱歉让您久等。")  # typed before choosing a template: it must stay
         page.select_option("#template", label=TEMPLATE)
         page.click("#use-template")
+        page.wait_for_selector("#template-status:has-text('Inserted')")
+        filled = "张三您好，订单 KS-20261102-02（¥299.00）的问题我们已核实，新耳机今天寄出。"
         reply = page.input_value("#f-reply")
-        assert reply == "张三您好，订单 KS-20261102-02（¥299.00）的问题我们已核实，新耳机今天寄出。", reply
-        page.select_option("#f-outcome", "reply")
+        assert reply == f"张三您好，抱歉让您久等。\n{filled}", reply  # no reload: typed text, then the template
+        assert page.input_value("#f-outcome") == "reply", "the chosen outcome survived"
+        assert "template=" not in page.url
+        page.reload()  # navigating away and back: the draft is restored from localStorage
+        page.wait_for_selector("#draft-restored")
+        assert page.input_value("#f-reply") == reply and page.input_value("#f-outcome") == "reply"
         page.click("#submit")
         page.wait_for_selector("text=Done: the task is completed.")
         assert reference not in page.inner_text("#task-rows"), "the completed task left My tasks"
+        assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('kesu.task-draft.'))") == [], \
+            "the draft is cleared once submitted"
 
         customer = browser.new_context(locale="zh-CN").new_page()  # a second person, their own cookies
         customer.goto(f"{live_server}/orders")
@@ -90,7 +100,7 @@ def test_agent_claims_replies_with_a_template_and_the_customer_sees_it(committed
         customer.wait_for_url(f"{live_server}/orders")
         customer.goto(f"{live_server}/complaints/{complaint_id}")
         timeline = customer.inner_text("ol.timeline")
-        assert f"客服小王已回复您：{reply}" in timeline, timeline
+        assert f"客服小王已回复您：{' '.join(reply.split())}" in " ".join(timeline.split()), timeline
         customer.context.close()
     finally:
         with committed_app.app_context():
