@@ -60,22 +60,21 @@ class Progress:
     compensation: dict[str, Any] | None = None
 
 
-Describer = Callable[[ProcessEvent, dict[str, Any], Callable[[str | None], str]], str | None]
+Describer = Callable[[ProcessEvent, dict[str, Any], Callable[[str | None], str]], "str | list[str] | None"]
 
 
 def _started(event: ProcessEvent, payload: dict[str, Any], name: Callable[[str | None], str]) -> str | None:
     return _("Your complaint has been submitted and received")
 
 
-def _completed(event: ProcessEvent, payload: dict[str, Any], name: Callable[[str | None], str]) -> str | None:
+def _completed(event: ProcessEvent, payload: dict[str, Any],
+               name: Callable[[str | None], str]) -> str | list[str] | None:
     changed = payload.get("data", {}).get("set", {})
     if event.task_name == "decide_auto_resolution" and changed.get("auto_resolution") in ("refund", "coupon"):
         return _("The system has handled it automatically: %(reason)s",
                  reason=changed.get("auto_resolution_reason", ""))
     if event.task_name in ROLE_WORDS and changed.get("outcome") in OUTCOME_TEXT:
-        return str(OUTCOME_TEXT[changed["outcome"]]) % {
-            "who": _who(event.task_name, name(event.actor)), "reply": changed.get("reply", ""),
-            "amount": _money(changed.get("refund_amount"))}
+        return _outcome(changed, _who(event.task_name, name(event.actor)))
     if event.task_name == "confirm_resolution":
         if not changed.get("satisfied"):
             return _("You told us it is not solved yet; we are handling it again")
@@ -83,6 +82,17 @@ def _completed(event: ProcessEvent, payload: dict[str, Any], name: Callable[[str
             return _("You confirmed it is solved (rating %(csat)s)", csat=changed["csat"])
         return _("You confirmed it is solved")
     return None
+
+
+def _outcome(changed: dict[str, Any], who: str) -> list[str]:
+    """Return what the agent wrote to the customer (with any outcome) and what they decided.
+
+    Only the reply and the decision's public facts reach the customer: the internal note never does.
+    """
+    outcome, reply = changed["outcome"], str(changed.get("reply") or "").strip()
+    values = {"who": who, "reply": reply, "amount": _money(changed.get("refund_amount"))}
+    sentences = [str(OUTCOME_TEXT["reply"]) % values] if reply and outcome != "reply" else []
+    return sentences + [str(OUTCOME_TEXT[outcome]) % values]
 
 
 def _ready(event: ProcessEvent, payload: dict[str, Any], name: Callable[[str | None], str]) -> str | None:
@@ -107,12 +117,16 @@ def progress(complaint: Complaint) -> Progress:
     events = _events(complaint.instance_id)
     name = _namer()
     entries = [Entry(e.occurred_at, text) for e in events if e.event_type in DESCRIBERS
-               for text in [DESCRIBERS[e.event_type](e, json.loads(e.payload), name)] if text]
+               for text in _sentences(DESCRIBERS[e.event_type](e, json.loads(e.payload), name)) if text]
     entries += _claims(complaint.instance_id, name) + _refund_entries(complaint)
     entries.sort(key=lambda entry: entry.at)
     values = _latest_values(events)
     return Progress(status=_status(complaint), timeline=entries, reply_by=_reply_by(complaint, values),
                     refunds=[_refund(r) for r in _refunds(complaint)], compensation=_compensation(values))
+
+
+def _sentences(described: str | list[str] | None) -> list[str]:
+    return described if isinstance(described, list) else [described] if described else []
 
 
 def _events(instance_id: int | None) -> list[ProcessEvent]:

@@ -1,0 +1,58 @@
+"""Every outcome of the agent's form carries a reply to the customer, and the customer's timeline
+shows it with the outcome (refund, compensation, re-ship, more information, escalation, reply);
+the agent's internal note never reaches the customer."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Customer, User
+from app.services import complaints
+from app.services.complaint_timeline import progress
+from app.services.complaints import Submission
+from app.services.demo_customers import load_demo_customers
+
+REPLY = "您好，已核实您的问题，给您添麻烦了"
+NOTE = "内部：此顾客上月已投诉两次"
+
+
+@pytest.mark.parametrize("fields, decision", [
+    ({"outcome": "reply"}, None),
+    ({"outcome": "refund", "refund_amount": 80, "refund_reason": "破损"}, "客服小王已为您申请退款 ¥80.00"),
+    ({"outcome": "compensate", "compensation_type": "coupon", "compensation_value": 20}, "客服小王已为您发放补偿"),
+    ({"outcome": "reship"}, "客服小王已为您安排补发"),
+    ({"outcome": "more_info", "info_request": "请补充照片"}, "客服小王需要您补充信息"),
+    ({"outcome": "escalate"}, "客服小王已升级处理"),
+])
+def test_the_customer_sees_the_reply_with_every_outcome_but_never_the_internal_note(
+        app, driver, clock, tmp_path: Path, fields, decision) -> None:
+    load_demo_customers("kesu-demo", now=clock.now())
+    customer = db.session.execute(select(Customer).where(Customer.phone == "13800000001")).scalar_one()
+    complaint, _ = complaints.submit(customer, Submission("KS-20261102-02", "product.quality", "耳机左边没声音"),
+                                     upload_dir=tmp_path, now=clock.now())
+    agent = User(username="xiaowang", display_name="小王", roles=["agent"], groups=["tier1-product"],
+                 created_at=clock.now())
+    agent.set_password("agent-password")
+    db.session.add(agent)
+    db.session.commit()
+    driver.complete(complaint.instance_id, "handle", {**fields, "reply": REPLY, "internal_note": NOTE},
+                    actor="xiaowang")
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        timeline = [entry.text for entry in progress(complaint).timeline]
+    assert f"客服小王已回复您：{REPLY}" in timeline, timeline
+    assert timeline.count(f"客服小王已回复您：{REPLY}") == 1, "the reply is told once"
+    if decision:
+        assert any(text.startswith(decision) for text in timeline), timeline
+        assert timeline.index(f"客服小王已回复您：{REPLY}") < next(
+            i for i, text in enumerate(timeline) if text.startswith(decision)), "the reply, then what was decided"
+    assert not any(NOTE in text or "内部" in text for text in timeline), timeline
+
+
+def test_an_outcome_without_a_reply_tells_only_the_decision(app, driver, clock, tmp_path: Path) -> None:
+    """Replies recorded before the reply became required (older instances) still read well."""
+    from app.services.complaint_timeline import _outcome
+    assert _outcome({"outcome": "reship", "reply": "  "}, "客服小王") == [
+        "%(who)s has arranged a replacement shipment for you" % {"who": "客服小王"}]
