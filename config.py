@@ -62,6 +62,8 @@ class Config:
     MAX_TASKS_PER_INSTANCE = int(os.environ.get("KESU_MAX_TASKS_PER_INSTANCE", "900"))
     # How many times a command is retried when another writer changed the instance first.
     CONFLICT_RETRIES = int(os.environ.get("KESU_CONFLICT_RETRIES", "3"))
+    # Workflows kept in memory after a command, reused while the stored snapshot is unchanged (0: off).
+    LIVE_WORKFLOWS = int(os.environ.get("KESU_LIVE_WORKFLOWS", "256"))
 
     # Below this category confidence a complaint goes to a triage task instead of being routed
     # on a guess (0.5: 84% routed automatically at 82% accuracy in cross-validation; model card).

@@ -15,6 +15,7 @@ from flask import Flask, current_app
 from app.clock import Clock, SystemClock
 from workflows.definitions import SpecCache
 from workflows.engine import SandboxEnvironment
+from workflows.persistence import LiveWorkflows
 from workflows.sandbox import ExpressionEvaluator, ScriptRunner
 from workflows.services import OperatorRegistry
 
@@ -40,6 +41,7 @@ class Runtime:
     definition_hashes: dict[int, str] = field(default_factory=dict)  # versions are immutable
     # (newest version's id, version, hash) -> {process id: definition id}; see definitions.current_version_for
     current_versions: tuple[tuple[int, int, str], dict[str, int]] | None = None
+    live: LiveWorkflows = field(default_factory=LiveWorkflows)  # see processes.run_on_instance
 
     def execution_options(self) -> dict[str, Any]:
         """Keyword arguments every `Execution` of this app is created with."""
@@ -61,6 +63,7 @@ def init_runtime(app: Flask) -> Runtime:
         clock=app.config.get("CLOCK") or SystemClock(),
         max_tasks=app.config["MAX_TASKS_PER_INSTANCE"],
         conflict_retries=app.config["CONFLICT_RETRIES"],
+        live=LiveWorkflows(app.config.get("LIVE_WORKFLOWS", 256)),
     )
     from app.services.operators import register_builtin_operators
     register_builtin_operators(runtime)

@@ -108,6 +108,7 @@ def db_session(app: Flask, clock: FrozenClock) -> Iterator[scoped_session]:
     # ids are reused after each rollback, so the id -> version hash cache must not outlive a test
     app.extensions["kesu.runtime"].definition_hashes.clear()
     app.extensions["kesu.runtime"].current_versions = None
+    app.extensions["kesu.runtime"].live.clear()
     with app.app_context():
         connection = db.engine.connect()
         outer = connection.begin()

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
+from collections import OrderedDict
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -151,6 +153,44 @@ assert SPIFF_CONFIG[Task] is TaskConverter, "the one-pass task mapping mirrors T
 def spec_registry() -> Any:
     """Return the serializer's registry (SpiffWorkflow's spec diff compares specs through it)."""
     return _SERIALIZER.registry
+
+
+class LiveWorkflows:
+    """Workflows kept in memory after a command, each valid only for the exact snapshot it was saved as.
+
+    A snapshot determines its workflow, so when an instance's stored snapshot (and pinned
+    version) is still the one a workflow was dumped to, loading it again would rebuild the
+    same workflow: the next command takes this one instead. Any other writer, a rollback, an
+    erasure or a migration changes the stored text, and the entry no longer matches. An entry
+    is taken out while a command runs, so two commands never share a workflow.
+    """
+
+    def __init__(self, capacity: int = 256) -> None:
+        self._entries: OrderedDict[int, tuple[Any, str, BpmnWorkflow, Any]] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    def take(self, instance_id: int, pin: Any, snapshot: str) -> tuple[BpmnWorkflow, Any] | None:
+        """Return (workflow, what was kept with it) if it was saved as ``snapshot`` under ``pin``."""
+        with self._lock:
+            entry = self._entries.pop(instance_id, None)
+        if entry is None or entry[0] != pin or entry[1] != snapshot:
+            return None
+        return entry[2], entry[3]
+
+    def keep(self, instance_id: int, pin: Any, snapshot: str, workflow: BpmnWorkflow, extra: Any) -> None:
+        """Keep a workflow that was just dumped to ``snapshot`` (and is not changed afterwards)."""
+        if self._capacity <= 0:
+            return
+        with self._lock:
+            self._entries[instance_id] = (pin, snapshot, workflow, extra)
+            self._entries.move_to_end(instance_id)
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
 
 def dump_workflow(workflow: BpmnWorkflow) -> str:

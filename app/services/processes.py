@@ -155,8 +155,15 @@ def run_on_instance(instance_id: int, command: Callable[[Execution], Any], *, ac
     instance = get_instance(instance_id)
     if instance.status in (InstanceStatus.CANCELLED.value, InstanceStatus.SUSPENDED.value):
         raise Conflict(f"instance {instance_id} is {instance.status}; resume it first")
-    execution = load_execution(instance, now=now, actor=actor)
-    before = projections.Projection.of(execution)
+    live = get_runtime().live.take(instance.id, (instance.definition_id, instance.process_id), instance.state or "")
+    if live is None:
+        execution = load_execution(instance, now=now, actor=actor)
+        before = projections.Projection.of(execution)
+    else:  # the workflow this process saved last, still what is stored: no need to parse it again
+        workflow, before = live
+        execution = Execution(workflow, definitions.bundle_for_id(instance.definition_id), instance.process_id,
+                              CommandContext(now=now, actor=actor, instance_id=instance.id),
+                              **get_runtime().execution_options())
     try:
         command(execution)
     except EngineError as error:
@@ -183,7 +190,8 @@ def _save(instance: ProcessInstance, execution: Execution, now: datetime, *,
         audit.instance_stream(instance.id), instance.id, execution.events,
         head=(instance.event_seq, instance.event_head), now=now, actor=execution.context.actor)
     completed_at = instance.completed_at or (now if status == InstanceStatus.COMPLETED.value else None)
-    _write_instance(instance, state=execution.dump(), status=status, updated_at=now, completed_at=completed_at,
+    snapshot = execution.dump()
+    _write_instance(instance, state=snapshot, status=status, updated_at=now, completed_at=completed_at,
                     error_message=execution.error_message if status == InstanceStatus.ERROR.value else None,
                     event_seq=event_seq, event_head=event_head)
     after = projections.Projection.of(execution)
@@ -194,6 +202,9 @@ def _save(instance: ProcessInstance, execution: Execution, now: datetime, *,
         jobs.enqueue("service", call.operator, {"params": call.params, "task_name": call.task_name},
                      call.idempotency_key, now=now, instance_id=instance.id, task_id=call.task_id,
                      max_attempts=call.retries + 1)
+    if status not in (InstanceStatus.COMPLETED.value, InstanceStatus.ERROR.value):
+        get_runtime().live.keep(instance.id, (instance.definition_id, instance.process_id), snapshot,
+                                execution.workflow, after)
 
 
 def _observe_complaint(instance: ProcessInstance, execution: Execution, before: projections.Projection,
