@@ -79,6 +79,9 @@ class Config:
     ALERT_REGION_MINIMUM = int(os.environ.get("KESU_ALERT_REGION_MINIMUM", "5"))
     ALERT_SLA_WARNING_MINUTES = int(os.environ.get("KESU_ALERT_SLA_WARNING_MINUTES", "15"))
     ALERT_REFUND_UNKNOWN_MINUTES = int(os.environ.get("KESU_ALERT_REFUND_UNKNOWN_MINUTES", "30"))
+    # The supervisor view's "near breach": open tasks due within this many minutes (the page also
+    # offers 15 min / 1 h / 4 h).
+    SLA_NEAR_BREACH_MINUTES = int(os.environ.get("KESU_SLA_NEAR_BREACH_MINUTES", "60"))
 
     # Payments (app/payments). Development and tests talk to the sandbox gateway
     # (`flask payments sandbox --port 5001`, started by `make run`); its keys are public

@@ -174,6 +174,20 @@ def sla_state(task: HumanTask, *, now: datetime) -> str:
     return "red" if used >= 0.8 else "amber" if used >= 0.5 else "ok"
 
 
+NEAR_BREACH_CHOICES = (15, 60, 240)  # minutes a supervisor may pick for "near breach" (with the configured one)
+
+
+def near_breach_minutes(choice: str | None, *, configured: int) -> tuple[int, list[int]]:
+    """Return the near-breach window asked for (the configured one if none) and the windows offered."""
+    offered = sorted({*NEAR_BREACH_CHOICES, configured})
+    if not choice:
+        return configured, offered
+    if not choice.isdigit() or int(choice) not in offered:
+        raise ValidationFailed("the supervisor view cannot be shown", fields={
+            "near": f"choose one of {', '.join(map(str, offered))} minutes"})
+    return int(choice), offered
+
+
 @dataclass(frozen=True)
 class Overview:
     """The supervisor's picture: breaches, near-breaches and the open work per agent and group."""
@@ -183,6 +197,7 @@ class Overview:
     per_agent: list[tuple[str, int]]
     per_group: list[tuple[str, int, int]]  # group, open, unclaimed
     limit: int  # breaches and near-breaches shown at most (the most urgent)
+    near: timedelta = timedelta(hours=1)  # the near-breach window shown
 
 
 def supervisor_overview(*, now: datetime, near: timedelta = timedelta(hours=1), limit: int = 50) -> Overview:
@@ -194,7 +209,8 @@ def supervisor_overview(*, now: datetime, near: timedelta = timedelta(hours=1), 
     due = select(HumanTask).where(HumanTask.status == OPEN).order_by(HumanTask.due_at, HumanTask.id).limit(limit)
     breached = db.session.execute(due.where(HumanTask.due_at <= now))
     soon = db.session.execute(due.where(HumanTask.due_at > now, HumanTask.due_at <= now + near))
-    return Overview(list(breached.scalars()), list(soon.scalars()), workload_per_agent(), workload_per_group(), limit)
+    return Overview(list(breached.scalars()), list(soon.scalars()), workload_per_agent(), workload_per_group(), limit,
+                    near)
 
 
 def workload_per_agent() -> list[tuple[str, int]]:

@@ -1,7 +1,9 @@
 """The agent workspace: task lists, the task page, claiming, and the supervisor view."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from datetime import timedelta
+
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -132,9 +134,12 @@ def correct(task_id: str) -> Response:
 @bp.get("/supervisor")
 @role_required("supervisor")
 def supervisor() -> str:
-    """Show SLA breaches, near-breaches and the workload per agent and group."""
+    """Show SLA breaches, near-breaches (within the chosen window) and the workload per agent and group."""
     now = get_runtime().clock.now()
-    return render_template("tasks/supervisor.html", overview=task_lists.supervisor_overview(now=now), now=now,
+    near, windows = task_lists.near_breach_minutes(request.args.get("near"),
+                                                   configured=current_app.config["SLA_NEAR_BREACH_MINUTES"])
+    overview = task_lists.supervisor_overview(now=now, near=timedelta(minutes=near))
+    return render_template("tasks/supervisor.html", overview=overview, now=now, near=near, windows=windows,
                            staff=staff.list_staff(), sla_state=task_lists.sla_state)
 
 
