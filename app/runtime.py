@@ -69,6 +69,12 @@ def init_runtime(app: Flask) -> Runtime:
     register_builtin_operators(runtime)
     for module_name in app.config.get("OPERATOR_MODULES", []):
         importlib.import_module(module_name).register_operators(runtime.operators)
+    from app.database import WAL_CHECKPOINT_EVERY_SECONDS, checkpoint_wal
+    from app.extensions import db
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":  # WAL checkpoints in the background, not in commits
+            runtime.register_chore("sqlite.checkpoint", lambda _now: checkpoint_wal(db.engine),
+                                   every_seconds=WAL_CHECKPOINT_EVERY_SECONDS)
     app.extensions["kesu.runtime"] = runtime
     return runtime
 
