@@ -17,6 +17,7 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
+import shutil  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -123,8 +124,14 @@ def fill(n: int, now: Any) -> None:
         {"day": k[0], "category": k[1], "handling_group": k[2], "channel": k[3], "automatic": k[4], "state": k[5],
          "refunds": n, "amount": amount} for k, (n, amount) in refund_sums.items()])
     db.session.commit()
-    db.session.execute(db.text("ANALYZE"))
-    db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        # what autovacuum does on a live database after a bulk insert: statistics, and the visibility
+        # map that lets the covering indexes answer without reading the table
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE")
+    else:
+        db.session.execute(db.text("ANALYZE"))
+        db.session.commit()
 
 
 def timed(run: Callable[[], Any], runs: int) -> dict[str, float]:
@@ -153,9 +160,10 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000, help="complaints")
     parser.add_argument("--runs", type=int, default=15, help="timed runs per chart and filter")
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/dashboard.db"
+    scratch = tempfile.mkdtemp()
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{scratch}/dashboard.db"
     clock = FrozenClock()
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, CLOCK=clock, INSTANCE_DIR=tempfile.mkdtemp())
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, CLOCK=clock, INSTANCE_DIR=scratch)
     with app.app_context():
         upgrade(revision="heads")
         started = time.perf_counter()
@@ -170,6 +178,8 @@ def main() -> None:
         results = {name: {chart: timed(lambda: figure(f), args.runs) for chart, figure in charts(clock.now()).items()}
                    for name, f in filters.items()}
         db.session.remove()
+        db.engine.dispose()
+    shutil.rmtree(scratch, ignore_errors=True)  # the SQLite file (about 1 GB for a million complaints)
     print(f"filled {args.n} complaints in {filled:.1f} s on {url.split(':')[0]}")
     for name, per_chart in results.items():
         print(name)
