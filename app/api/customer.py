@@ -17,7 +17,7 @@ from app.api.registry import refuse_bad_text
 from app.errors import ValidationFailed
 from app.models.customer import Customer
 from app.runtime import get_runtime
-from app.services import complaints, customer_app, outbox
+from app.services import complaints, customer_app, customer_forms, outbox
 from app.services.complaint_timeline import progress
 from app.services.complaints import MAX_FORM_BYTES, Submission
 from app.services.order_source import get_order_source
@@ -104,7 +104,8 @@ def get_my_complaint(customer: Customer, complaint_id: int) -> dict[str, Any]:
 
 
 @customer_route(f"{COMPLAINT_PATH}/confirm", "POST", summary="Confirm the resolution (with a 1-5 rating) or reopen",
-                body=cs.CONFIRM_BODY, response=cs.COMPLAINT, errors=(404, 409, 422))
+                body=cs.CONFIRM_BODY, response=cs.COMPLAINT, errors=(404, 409, 422),
+                body_refusal=customer_forms.refusal)
 def confirm_my_complaint(customer: Customer, complaint_id: int, body: dict[str, Any]) -> dict[str, Any]:
     answer: dict[str, object] = {"satisfied": body["satisfied"]}
     if "csat" in body:

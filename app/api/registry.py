@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from app.errors import KesuError, NotFound, ValidationFailed
 from app.extensions import limiter
-from workflows.forms import form_errors
+from workflows.forms import FormProblem, form_errors, form_problems
 
 MAX_ID = 2**31 - 1
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -44,6 +44,8 @@ class Endpoint:
     multipart: dict[str, Any] | None = None    # schema of the multipart/form-data alternative of ``body``
     headers: dict[str, dict[str, Any]] = field(default_factory=dict)   # documented request headers
     media_types: tuple[str, ...] = ("application/json",)             # of the success response
+    # words a refused body for its reader (e.g. the customer's language); default: the engine's English
+    body_refusal: Callable[[list[FormProblem]], ValidationFailed] | None = None
 
     @property
     def operation_id(self) -> str:
@@ -88,7 +90,7 @@ class ApiRegistry:
             if endpoint.multipart is not None and request.mimetype == "multipart/form-data":
                 kwargs["body"] = parse_form(endpoint.multipart, endpoint.max_body)
             elif endpoint.body is not None:
-                kwargs["body"] = parse_body(endpoint.body, endpoint.max_body)
+                kwargs["body"] = parse_body(endpoint.body, endpoint.max_body, refusal=endpoint.body_refusal)
             result = endpoint.view(user, **kwargs) if not endpoint.public else endpoint.view(**kwargs)
             if isinstance(result, Response):
                 return result, result.status_code
@@ -130,7 +132,8 @@ def parse_query(declared: dict[str, dict[str, Any]], args: dict[str, str]) -> di
     return {name: values.get(name, spec.get("default")) for name, spec in declared.items()}
 
 
-def parse_body(schema: dict[str, Any], max_bytes: int) -> dict[str, Any]:
+def parse_body(schema: dict[str, Any], max_bytes: int, *,
+               refusal: Callable[[list[FormProblem]], ValidationFailed] | None = None) -> dict[str, Any]:
     """Read a JSON object body and validate it against the endpoint's schema."""
     if request.content_length is not None and request.content_length > max_bytes:
         raise PayloadTooLarge(f"the request body is larger than {max_bytes} bytes; send less")
@@ -139,9 +142,12 @@ def parse_body(schema: dict[str, Any], max_bytes: int) -> dict[str, Any]:
         raise ValidationFailed("send a JSON object with Content-Type: application/json",
                                fields={"(body)": "must be a JSON object"})
     refuse_bad_text(body, "(body)")
-    fields = form_errors(schema, body)
-    if fields:
-        raise ValidationFailed("the request body is invalid; correct the fields listed", fields=fields)
+    problems = form_problems(schema, body)
+    if problems and refusal is not None:
+        raise refusal(problems)
+    if problems:
+        raise ValidationFailed("the request body is invalid; correct the fields listed",
+                               fields={problem.path: problem.message for problem in problems})
     return body
 
 

@@ -5,6 +5,7 @@ The engine validates a task's answer against its JSON Schema and words what is w
 their own language, so the answer is checked here first with the same schema:
 ``form_problems`` names the failed keyword per field, and this module words it through the
 catalogue (``app/translations``). The engine then checks the answer again and finds nothing.
+The API's confirm endpoint words its body's refusals the same way (``refusal``).
 """
 from __future__ import annotations
 
@@ -24,9 +25,11 @@ MESSAGES: dict[tuple[str, str], Any] = {
     ("csat", "required"): _l("Choose a rating from 1 to 5"),
     ("csat", "*"): _l("The rating is a whole number from 1 to 5"),
     ("customer_comment", "required"): _l("Tell us what is still wrong, so that we can handle it again"),
+    ("customer_comment", "minLength"): _l("Tell us what is still wrong, so that we can handle it again"),
     ("customer_comment", "*"): _l("Write the comment as text"),
 }
 OTHER = _l("This answer cannot be accepted; check it and send it again")
+ALIASES = {"comment": "customer_comment"}   # the API body's name of a form field
 
 
 def customer_message(problem: FormProblem) -> str:
@@ -36,7 +39,7 @@ def customer_message(problem: FormProblem) -> str:
                  max=problem.limit)
     if problem.code == "additionalProperties":
         return _("This form does not take that field; leave it out")
-    field = problem.path
+    field = ALIASES.get(problem.path, problem.path)
     text = MESSAGES.get((field, problem.code)) or MESSAGES.get((field, "*")) or OTHER
     return str(text)
 
@@ -47,5 +50,10 @@ def check_answer(schema: dict[str, Any] | None, answer: dict[str, Any]) -> None:
         return
     problems = form_problems(schema, answer)
     if problems:
-        raise ValidationFailed(str(CORRECT_THE_FIELDS),
-                               fields={problem.path: customer_message(problem) for problem in problems})
+        raise refusal(problems)
+
+
+def refusal(problems: list[FormProblem]) -> ValidationFailed:
+    """Return the 422 for these problems, worded for the customer (also the API's confirm body refusal)."""
+    return ValidationFailed(str(CORRECT_THE_FIELDS),
+                            fields={problem.path: customer_message(problem) for problem in problems})

@@ -84,6 +84,28 @@ def test_api_confirmation_errors_follow_accept_language(client, driver, make_cus
     assert _still_open(complaint)
 
 
+def test_api_confirm_body_refusals_are_worded_for_the_customer_too(client, driver, make_customer, upload_dir,
+                                                                    clock) -> None:
+    customer, complaint = _waiting(client, driver, make_customer)
+    header = {"Authorization": f"Bearer {customers.issue_token(customer.id, name='phone', now=clock.now())}"}
+    db.session.commit()
+    url = f"{API}/complaints/{complaint.id}/confirm"
+
+    def fields(body: dict[str, Any], language: str | None = "zh-CN") -> dict[str, str]:
+        sent = client.post(url, json=body, headers={**header, **({"Accept-Language": language} if language else {})})
+        assert sent.status_code == 422 and sent.mimetype == "application/problem+json", sent.get_json()
+        return {e["field"]: e["message"] for e in sent.get_json()["errors"]}
+
+    assert fields({"satisfied": True, "csat": 6}) == {"csat": "评分须为 1 到 5 之间的整数"}, "the body's own range"
+    assert fields({"satisfied": "yes"}) == {"satisfied": "请选择“已解决”或“未解决”"}
+    assert fields({"satisfied": False, "comment": ""}) == {"comment": "请告诉我们还有什么问题，以便我们重新处理"}
+    assert fields({"csat": 5}) == {"satisfied": "请告诉我们您的问题是否已解决"}
+    assert fields({"satisfied": False, "comment": "裂" * 400}) == {"comment": "内容有 400 个字，最多 300 个字"}, \
+        "the body allows 500, the form 300: the form's rule, in the same words"
+    assert fields({"satisfied": True, "csat": 0}, language=None) == {"csat": "The rating is a whole number from 1 to 5"}
+    assert _still_open(complaint)
+
+
 def test_form_problems_name_the_failed_keyword_and_form_errors_are_unchanged() -> None:
     schema = {"type": "object", "required": ["a"], "additionalProperties": False,
               "properties": {"a": {"type": "integer", "maximum": 5}, "b": {"type": "string", "maxLength": 3}}}
