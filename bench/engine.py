@@ -4,7 +4,8 @@ Bare: parsed once, run in memory with SpiffWorkflow's default script engine.
 Kesu: started and its user task completed through the app's services, each a committed
 unit of work with the snapshot, events, projections and the sandbox, on SQLite (or the
 database in DATABASE_URL). Both run in this process, each after the same warm-up
-(WARM_UP instances: parsed specs, statement caches, the started script workers); the last
+(WARM_UP instances: parsed specs, statement caches, the started script workers), and they
+alternate in chunks of CHUNK instances so that a busy machine slows both alike; the last
 line is JSON.
 
     .venv/bin/python bench/engine.py [N]
@@ -33,6 +34,7 @@ MODELS = ROOT / "bench" / "models"
 START = {"text": "收到的苹果全是烂的", "emotion": "angry", "amount": 36.5}
 FORM = {"outcome": "reply", "reply": "已为您退款"}
 WARM_UP = 50  # instances run before timing, in both runs
+CHUNK = 25  # bare and Kesu alternate in chunks of this many instances
 
 
 class BareEnvironment(TaskDataEnvironment):
@@ -40,26 +42,42 @@ class BareEnvironment(TaskDataEnvironment):
         return json.dumps({"category": "product.quality", "confidence": 0.9})
 
 
+class BareRun:
+    """The process parsed once, run in memory by SpiffWorkflow alone; time and count add up."""
+
+    def __init__(self) -> None:
+        parser = SpiffBpmnParser()
+        parser.add_bpmn_files([str(MODELS / "complaint_bench.bpmn")])
+        parser.add_dmn_files([str(MODELS / "priority.dmn")])
+        self.spec, self.subs = parser.get_spec("complaint_bench"), parser.get_subprocess_specs("complaint_bench")
+        self.engine = PythonScriptEngine(environment=BareEnvironment())
+        self.seconds, self.count = 0.0, 0
+
+    def run(self, n: int) -> None:
+        started = time.perf_counter()
+        for _ in range(n):
+            wf = BpmnWorkflow(self.spec, self.subs, script_engine=self.engine)
+            wf.get_next_task(state=TaskState.READY).data.update(START)
+            wf.do_engine_steps()
+            task = wf.get_tasks(state=TaskState.READY, manual=True)[0]
+            task.data.update(FORM)
+            task.run()
+            wf.do_engine_steps()
+            assert wf.is_completed()
+        self.seconds += time.perf_counter() - started
+        self.count += n
+
+
 def run_bare(n: int) -> float:
-    parser = SpiffBpmnParser()
-    parser.add_bpmn_files([str(MODELS / "complaint_bench.bpmn")])
-    parser.add_dmn_files([str(MODELS / "priority.dmn")])
-    spec, subs = parser.get_spec("complaint_bench"), parser.get_subprocess_specs("complaint_bench")
-    engine = PythonScriptEngine(environment=BareEnvironment())
-    started = time.perf_counter()
-    for _ in range(n):
-        wf = BpmnWorkflow(spec, subs, script_engine=engine)
-        wf.get_next_task(state=TaskState.READY).data.update(START)
-        wf.do_engine_steps()
-        task = wf.get_tasks(state=TaskState.READY, manual=True)[0]
-        task.data.update(FORM)
-        task.run()
-        wf.do_engine_steps()
-        assert wf.is_completed()
-    return n / (time.perf_counter() - started)
+    """Instances per second of n bare runs."""
+    bare = BareRun()
+    bare.run(n)
+    return n / bare.seconds
 
 
-def run_kesu(n: int, on_measured: Callable[[], None] | None = None) -> tuple[float, str]:
+def run_kesu(n: int, on_measured: Callable[[], None] | None = None,
+             between: Callable[[], None] | None = None) -> tuple[float, str]:
+    """Instances per second of n Kesu runs (and a detail line); ``between`` runs untimed every CHUNK."""
     from app import create_app
     from app.clock import FrozenClock
     from app.extensions import db
@@ -88,8 +106,10 @@ def run_kesu(n: int, on_measured: Callable[[], None] | None = None) -> tuple[flo
             if round_ == "measured":
                 if on_measured is not None:  # bench/engine_phases.py resets its timers here
                     on_measured()
-                timings, started = [], time.perf_counter()
-            for _ in range(WARM_UP if round_ == "warm-up" else n):
+                timings = []
+            for i in range(WARM_UP if round_ == "warm-up" else n):
+                if between is not None and round_ == "measured" and i % CHUNK == 0:
+                    between()
                 t0 = time.perf_counter()
                 instance = run_command(lambda: processes.start_instance(
                     "complaint_bench", dict(START), actor="bench", now=clock.now()))
@@ -99,15 +119,18 @@ def run_kesu(n: int, on_measured: Callable[[], None] | None = None) -> tuple[flo
                 assert done.status == "completed"
                 db.session.remove()
                 timings.append(time.perf_counter() - t0)
-        rate = n / (time.perf_counter() - started)
+        rate = n / sum(timings)
     return rate, f"{statistics.median(timings) * 1000:.2f} ms median per instance on {url.split(':')[0]}"
 
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 500
-    run_bare(WARM_UP)
-    bare = run_bare(n)
-    kesu, detail = run_kesu(n)
+    bare_run = BareRun()
+    bare_run.run(WARM_UP)
+    bare_run.seconds, bare_run.count = 0.0, 0
+    # Interleaved in chunks, so that both sides see the same load on a shared machine.
+    kesu, detail = run_kesu(n, between=lambda: bare_run.run(min(CHUNK, n - bare_run.count)))
+    bare = bare_run.count / bare_run.seconds
     print(f"bare SpiffWorkflow: {bare:,.0f} instances/s; Kesu (persisted, events, sandbox): {kesu:,.0f} "
           f"instances/s; {detail}")
     print(json.dumps({"bare_per_s": round(bare, 1), "kesu_per_s": round(kesu, 1), "ratio": round(bare / kesu, 2),
