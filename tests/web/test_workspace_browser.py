@@ -162,3 +162,40 @@ def test_the_supervisor_sees_a_breach_and_reassigns_it(committed_app, live_serve
     finally:
         with committed_app.app_context():
             driver.restore()
+
+
+def test_a_draft_survives_leaving_the_page_until_discarded_and_a_withdrawn_template_is_explained(
+        committed_app, live_server, page, tmp_path: Path) -> None:
+    with committed_app.app_context():
+        driver, _, _ = _setup(committed_app, tmp_path)
+        db.session.remove()
+    task = _handle_task(committed_app)
+    clock = committed_app.extensions["kesu.runtime"].clock
+    try:
+        _sign_in_staff(page, live_server, "xiaowang")
+        page.goto(f"{live_server}/tasks/{task.task_id}")
+        page.select_option("#f-outcome", "reship")
+        page.fill("#f-reply", "马上为您补发")
+        page.goto(f"{live_server}/tasks?list=queue")  # away, then back
+        page.goto(f"{live_server}/tasks/{task.task_id}")
+        page.wait_for_selector("#draft-restored")
+        assert (page.input_value("#f-reply"), page.input_value("#f-outcome")) == ("马上为您补发", "reship")
+        page.click("#discard-draft")
+        assert (page.input_value("#f-reply"), page.input_value("#f-outcome")) == ("", "")
+        page.reload()
+        assert page.locator("#draft-restored").count() == 0 and page.input_value("#f-reply") == ""
+
+        def archive() -> None:  # withdrawn in the knowledge base while the page is open
+            template = db.session.execute(select(ReplyTemplate).where(ReplyTemplate.name == TEMPLATE)).scalar_one()
+            template.archived_at = clock.now()
+        with committed_app.app_context():
+            run_command(archive)
+            db.session.remove()
+        page.fill("#f-reply", "已核实")
+        page.select_option("#template", label=TEMPLATE)
+        page.click("#use-template")
+        page.wait_for_selector("#template-status:has-text('is not offered for this task')")
+        assert page.input_value("#f-reply") == "已核实", "a refused template changes nothing"
+    finally:
+        with committed_app.app_context():
+            driver.restore()

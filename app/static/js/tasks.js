@@ -54,6 +54,10 @@
       status.textContent = "";
       fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then(function (response) {
+          var type = response.headers.get("Content-Type") || "";
+          if (type.indexOf("json") === -1) {  // sent to the sign-in page: the session has ended
+            return { ok: false, body: { detail: "Please sign in again, then choose the template. 请重新登录" } };
+          }
           return response.json().then(function (body) { return { ok: response.ok, body: body }; });
         })
         .then(function (answer) {
@@ -122,7 +126,23 @@
       var note = document.createElement("p");
       note.id = "draft-restored";
       note.className = "flash";
-      note.textContent = "Your unsent draft was restored. 已恢复未提交的草稿";
+      note.textContent = "Your unsent draft was restored. 已恢复未提交的草稿 ";
+      var discard = document.createElement("button");
+      discard.type = "button";
+      discard.id = "discard-draft";
+      discard.textContent = "Discard draft 丢弃草稿";
+      discard.addEventListener("click", function () {
+        store.removeItem(key);
+        fields.forEach(function (element) {
+          if (element.type === "checkbox") {
+            element.checked = false;
+          } else {
+            element.value = "";
+          }
+        });
+        note.remove();
+      });
+      note.appendChild(discard);
       form.insertBefore(note, form.firstChild);
     }
     function save() {
