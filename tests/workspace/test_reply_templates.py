@@ -75,7 +75,7 @@ def test_the_page_loads_the_static_script_and_keeps_the_plain_form(driver, make_
     page = client.get(f"/tasks/{task.task_id}").get_data(as_text=True)
     assert '<script src="/static/js/tasks.js" defer></script>' in page
     assert f'data-url="/tasks/{task.task_id}/reply-template"' in page
-    assert f'data-draft-key="kesu.task-draft.{task.task_id}"' in page
+    assert f'data-draft-key="kesu.task-draft.ann.{task.task_id}"' in page
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page), "no inline script"
     assert '<form method="get" class="inline" id="template-form"' in page  # without JavaScript: a reload
     script = client.get("/static/js/tasks.js")
