@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 from uuid import UUID
 
 import orjson
@@ -33,6 +33,18 @@ _LONG_NUMBER = re.compile(r"\d{19}")
 _ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
+def _remembered(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Return ``convert`` with its results remembered."""
+    results: dict[Any, Any] = {}
+
+    def lookup(value: Any) -> Any:
+        result = results.get(value)
+        if result is None:
+            result = results[value] = convert(value)
+        return result
+    return lookup
+
+
 class FastTaskMapping(WorkflowConverter):
     """The task mapping of a (sub)workflow written and read in one pass, in 3.2.0's exact format.
 
@@ -45,13 +57,7 @@ class FastTaskMapping(WorkflowConverter):
     def mapping_to_dict(self, mapping: Any, **kwargs: Any) -> dict[str, Any]:
         if not mapping or type(next(iter(mapping.values()))) is not Task:
             return super().mapping_to_dict(mapping, **kwargs)
-        names: dict[UUID, str] = {}
-
-        def name(task_id: UUID) -> str:
-            text = names.get(task_id)
-            if text is None:
-                text = names[task_id] = str(task_id)
-            return text
+        name = _remembered(str)  # each id is printed once, though it appears as key, parent and child
         convert, tasks = self.registry.convert, {}
         for task_id, task in mapping.items():
             parent = mapping.get(task._parent) if task._parent is not None else None
@@ -75,13 +81,7 @@ class FastTaskMapping(WorkflowConverter):
         if key_class is not UUID or workflow is None or any(
                 v.get("typename") != _TASK_TYPENAME for v in mapping.values()):
             return super().mapping_from_dict(mapping, key_class, **kwargs)
-        ids: dict[str, UUID] = {}
-
-        def uuid(text: str) -> UUID:
-            value = ids.get(text)
-            if value is None:
-                value = ids[text] = UUID(text)
-            return value
+        uuid = _remembered(UUID)  # each id is parsed once, though it appears as key, parent and child
         restore, specs, tasks = self.registry.restore, workflow.spec.task_specs, {}
         for key, dct in mapping.items():
             task_spec = specs.get(dct["task_spec"])
@@ -134,10 +134,12 @@ class SpeclessWorkflowConverter(FastTaskMapping, BpmnWorkflowConverter):
         return workflow
 
 
-def _build_serializer() -> BpmnWorkflowSerializer:
+def build_serializer(workflow_converter: type = SpeclessWorkflowConverter,
+                     subworkflow_converter: type = FastSubWorkflowConverter) -> BpmnWorkflowSerializer:
+    """The snapshot serializer (tests build one with SpiffWorkflow's own task converters to compare)."""
     config = dict(SPIFF_CONFIG)
-    config[BpmnWorkflow] = SpeclessWorkflowConverter
-    config[BpmnSubWorkflow] = FastSubWorkflowConverter
+    config[BpmnWorkflow] = workflow_converter
+    config[BpmnSubWorkflow] = subworkflow_converter
     registry = BpmnWorkflowSerializer.configure(config)
     # Money and dates must survive a save: 3.2.0 raises TypeError on both by default.
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda d: Decimal(d["value"]))
@@ -145,7 +147,7 @@ def _build_serializer() -> BpmnWorkflowSerializer:
     return BpmnWorkflowSerializer(registry)
 
 
-_SERIALIZER = _build_serializer()
+_SERIALIZER = build_serializer()
 _TASK_TYPENAME = _SERIALIZER.registry.typenames[Task]
 assert SPIFF_CONFIG[Task] is TaskConverter, "the one-pass task mapping mirrors TaskConverter"
 

@@ -11,15 +11,13 @@ from typing import Any
 import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer.helpers.bpmn_converter import BpmnConverter
-from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnSubWorkflowConverter
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from tests.support.engine import EngineHarness, xml_process
 from workflows.definitions import build_bundle
 from workflows.engine import Execution
-from workflows.persistence import SNAPSHOT_FORMAT, SpeclessWorkflowConverter, dump_workflow, load_workflow
+from workflows.persistence import (SNAPSHOT_FORMAT, SpeclessWorkflowConverter, build_serializer, dump_workflow,
+                                   load_workflow)
 
 BENCH_MODELS = Path(__file__).resolve().parents[2] / "bench" / "models"
 
@@ -31,17 +29,7 @@ class _StockTasks(SpeclessWorkflowConverter):
     mapping_from_dict = BpmnConverter.mapping_from_dict
 
 
-def _stock_serializer() -> BpmnWorkflowSerializer:
-    config = dict(SPIFF_CONFIG)
-    config[BpmnWorkflow] = _StockTasks
-    config[BpmnSubWorkflow] = BpmnSubWorkflowConverter
-    registry = BpmnWorkflowSerializer.configure(config)
-    registry.register(Decimal, lambda v: {"value": str(v)}, lambda d: Decimal(d["value"]))
-    registry.register(date, lambda v: {"value": v.isoformat()}, lambda d: date.fromisoformat(d["value"]))
-    return BpmnWorkflowSerializer(registry)
-
-
-STOCK = _stock_serializer()
+STOCK = build_serializer(_StockTasks, BpmnSubWorkflowConverter)
 
 
 def _stock_dump(workflow: BpmnWorkflow) -> dict[str, Any]:
