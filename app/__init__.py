@@ -38,6 +38,8 @@ def create_app(config: type[Config] | Config | None = None, **overrides: object)
     from app.views.language import init_language
     init_language(app)
     register_error_handlers(app)
+    from app.views.access import default_security_headers
+    app.after_request(default_security_headers)
 
     from app.commands import register_commands
     register_commands(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any, Callable, TypeVar
 
+from flask import Response
 from flask_login import current_user
 
 from app.errors import PermissionDenied
@@ -26,3 +27,20 @@ def role_required(*roles: str) -> Callable[[F], F]:
             return view(*args, **kwargs)
         return guarded  # type: ignore[return-value]
     return decorator
+
+
+# Every page without a policy of its own (the staff pages: task lists, dashboard, knowledge
+# base, alerts, admin): scripts only from this site, no plugins, no framing. The customer,
+# studio and audit blueprints set their own, stricter or wider, policies first.
+STAFF_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+             "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+             "form-action 'self'; frame-ancestors 'none'")
+
+
+def default_security_headers(response: Response) -> Response:
+    """Add the security headers a response lacks (the app-wide after-request hook)."""
+    response.headers.setdefault("Content-Security-Policy", STAFF_CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response

@@ -1,0 +1,33 @@
+"""Every page carries security headers: the staff pages get the app-wide policy, the customer,
+studio and audit pages keep their own."""
+from __future__ import annotations
+
+import pytest
+
+from app.views.access import STAFF_CSP
+from tests.support.studio import add_analysts, sign_in
+
+
+@pytest.mark.parametrize("path", ["/tasks", "/dashboard", "/kb", "/alerts", "/outbox"])
+def test_staff_pages_forbid_inline_scripts_and_framing(client, clock, path: str) -> None:
+    add_analysts(clock.now())
+    sign_in(client, "zhuguan")
+    response = client.get(path)
+    assert response.status_code == 200, path
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+    assert "frame-ancestors 'none'" in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_sign_in_page_and_errors_carry_the_headers(client) -> None:
+    for response in (client.get("/login"), client.get("/no-such-page")):
+        assert response.headers["Content-Security-Policy"] == STAFF_CSP
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_blueprints_with_their_own_policy_keep_it(client) -> None:
+    portal = client.get("/account/login")
+    assert portal.headers["Content-Security-Policy"] != STAFF_CSP
+    assert "frame-ancestors 'none'" in portal.headers["Content-Security-Policy"]
