@@ -16,8 +16,8 @@ bp = Blueprint("auth", __name__)
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=80)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    username = StringField("用户名 Username", validators=[DataRequired(), Length(max=80)])
+    password = PasswordField("密码 Password", validators=[DataRequired(), Length(max=200)])
 
 
 def _safe_next(target: str | None) -> str:
@@ -36,7 +36,7 @@ def login() -> str | Response:
         if user is not None:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
-        flash("Wrong username or password. Check both and try again.", "error")
+        flash("用户名或密码错误 Wrong username or password. Check both and try again.", "error")
         return render_template("login.html", form=form), 401  # type: ignore[return-value]
     return render_template("login.html", form=form)
 

@@ -1,6 +1,8 @@
 """The landing page and the health check."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, jsonify, render_template
 from sqlalchemy import func, select, text
 
@@ -8,6 +10,32 @@ from app.extensions import db
 from app.models import HumanTask, Job, JobStatus, ProcessDefinition, ProcessInstance, TaskStatus
 
 bp = Blueprint("main", __name__)
+
+_TASK_ROLES = ("agent", "expert", "qa", "supervisor", "finance")
+
+# The staff sections in top-bar order: (endpoint, label, roles that may open it). The roles
+# mirror each view's ``role_required`` so the bar never shows a link that answers 403.
+STAFF_SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("tasks.index", "Tasks 任务", _TASK_ROLES),
+    ("tasks.supervisor", "Team 团队", ("supervisor",)),
+    ("dashboard.index", "Dashboard 看板", ("supervisor", "analyst", "finance")),
+    ("alerts.index", "Alerts 预警", ("supervisor",)),
+    ("outbox.index", "Outbox 发件箱", ("supervisor",)),
+    ("refunds.index", "Refunds 退款", ("finance",)),
+    ("kb.index", "Knowledge base 知识库", _TASK_ROLES),
+    ("studio.index", "Studio 流程设计", ("analyst",)),
+    ("audit.index", "Audit 审计", ("auditor",)),
+    ("admin.users", "Users 用户", ("admin",)),
+)
+
+
+@bp.app_template_global()
+def staff_sections(user: Any) -> list[tuple[str, str]]:
+    """The (endpoint, label) pairs of the staff pages ``user`` may open (admins: all of them)."""
+    if not getattr(user, "is_authenticated", False) or not hasattr(user, "has_role"):
+        return []
+    return [(endpoint, label) for endpoint, label, roles in STAFF_SECTIONS
+            if any(user.has_role(role) for role in roles)]
 
 
 @bp.get("/")
