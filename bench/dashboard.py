@@ -103,11 +103,13 @@ def fill(n: int, now: Any) -> None:
             for name in ROLLUP_MEASURES:
                 total[name] += measures[name]
             for kind in ("product", "region"):
-                top = (kind, row["created_day"], row["channel"], row[kind])
-                tops[top] = tops.get(top, 0) + 1
+                for period, day in (("day", key[0]), ("month", key[0].replace(day=1))):
+                    top = (kind, period, day, *key[1:], row[kind])
+                    tops[top] = tops.get(top, 0) + 1
             if rng.random() < 0.1:
                 refunds += 1
                 refund = _refund(refunds, row, rng)
+                refund.update(counted_category=key[1], counted_group=key[2], counted_channel=key[3])
                 refund_rows.append(refund)
                 total = refund_sums.setdefault((complaint_facts.shop_day(refund["created_at"]), *key[1:],
                                                 refund["requested_by"] == "system", refund["state"]), [0, 0])
@@ -119,7 +121,8 @@ def fill(n: int, now: Any) -> None:
     db.session.execute(insert(ComplaintDaily.__table__), [
         {"day": k[0], "category": k[1], "handling_group": k[2], "channel": k[3], **v} for k, v in sums.items()])
     db.session.execute(insert(ComplaintTopDaily.__table__), [
-        {"kind": k[0], "day": k[1], "channel": k[2], "name": k[3], "complaints": n} for k, n in tops.items()])
+        {"kind": k[0], "period": k[1], "day": k[2], "category": k[3], "handling_group": k[4], "channel": k[5],
+         "name": k[6], "complaints": n} for k, n in tops.items()])
     db.session.execute(insert(RefundDaily.__table__), [
         {"day": k[0], "category": k[1], "handling_group": k[2], "channel": k[3], "automatic": k[4], "state": k[5],
          "refunds": n, "amount": amount} for k, (n, amount) in refund_sums.items()])

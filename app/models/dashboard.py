@@ -78,21 +78,33 @@ class RefundDaily(db.Model):
 
 
 class ComplaintTopDaily(db.Model):
-    """Complaints per shop day, channel and product (``kind`` "product") or region ("region").
+    """Complaints per period, category, group, channel and product (``kind`` "product") or region ("region").
 
-    These never change after intake, so app/services/complaint_facts.record_intake adds to it once;
-    the top lists read it when no category or group filter applies.
+    Each complaint counts twice per kind: in its shop day's row (``period`` "day", ``day`` the day) and in
+    its month's (``period`` "month", ``day`` the 1st). app/services/complaint_facts.py adds it at intake and
+    moves it with its category / group, in the same transaction; a top list reads the months a range
+    covers whole and the days at its ends.
     """
 
     __tablename__ = "complaint_top_daily"
     __table_args__ = (
-        UniqueConstraint("kind", "day", "channel", "name", name="uq_complaint_top_daily_key"),
+        UniqueConstraint("kind", "period", "day", "category", "handling_group", "channel", "name",
+                         name="uq_complaint_top_daily_key"),
         CheckConstraint("kind IN ('product', 'region')", name="kind_known"),
+        CheckConstraint("period IN ('day', 'month')", name="period_known"),
+        CheckConstraint("complaints >= 0", name="complaints_non_negative"),
+        Index("ix_complaint_top_daily_category", "kind", "period", "category", "day", "handling_group", "channel",
+              "name", "complaints"),
+        Index("ix_complaint_top_daily_day", "kind", "period", "day", "category", "handling_group", "channel",
+              "name", "complaints"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(10))
+    period: Mapped[str] = mapped_column(String(5))
     day: Mapped[date] = mapped_column(Date)
+    category: Mapped[str] = mapped_column(String(80))
+    handling_group: Mapped[str] = mapped_column(String(80))  # "" until the complaint is routed
     channel: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(120))
     complaints: Mapped[int] = mapped_column(default=0)

@@ -73,6 +73,10 @@ class Refund(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the complaint (category, group, channel) this refund is counted under in refund_daily (None: not yet)
+    counted_category: Mapped[str | None] = mapped_column(String(80))
+    counted_group: Mapped[str | None] = mapped_column(String(80))
+    counted_channel: Mapped[str | None] = mapped_column(String(80))
 
     payment: Mapped[Payment] = relationship()
     history: Mapped[list[RefundEvent]] = relationship(order_by="RefundEvent.id", back_populates="refund")

@@ -12,7 +12,9 @@ Facts are written at the moment they happen, in the transaction that makes them 
 
 A complaint contributes one row of measures to ``complaint_daily`` (its day, category,
 group, channel); any change removes the old contribution and adds the new one, so the
-rollup equals a GROUP BY over the complaint table at every commit.
+rollup equals a GROUP BY over the complaint table at every commit. ``complaint_top_daily``
+(per day and per month, product / region and the same dimensions) moves the same way, and a
+refund's count in ``refund_daily`` moves from the dimensions the refund remembers.
 """
 from __future__ import annotations
 
@@ -67,12 +69,9 @@ def record_intake(complaint: Complaint, order: Order) -> None:
     items = order.items or []
     complaint.product = str(items[0].get("name"))[:120] if items and items[0].get("name") else None
     complaint.region = order.region
-    _add(*contribution(complaint), sign=1)
-    for kind, name in (("product", complaint.product), ("region", complaint.region)):
-        if name:
-            _upsert(ComplaintTopDaily.__table__, {"kind": kind, "day": complaint.created_day,
-                                                   "channel": complaint.channel, "name": name},
-                    {"complaints": 1}, sign=1)
+    key, measures = contribution(complaint)
+    _add(key, measures, sign=1)
+    _add_top(complaint, key, sign=1)
 
 
 def observe(instance: ProcessInstance, data: dict[str, Any], *, created: list[tuple[str, str | None]],
@@ -109,19 +108,56 @@ def move_contribution(before: tuple[Key, dict[str, int]], complaint: Complaint) 
         _add(*before, sign=-1)
         _add(*after, sign=1)
     if after[0][1:] != before[0][1:]:
+        _add_top(complaint, before[0], sign=-1)
+        _add_top(complaint, after[0], sign=1)
         refunds = db.session.execute(select(Refund).where(Refund.complaint_id == complaint.reference)).scalars()
         for refund in refunds:
-            _add_refund(refund, before[0][1:], refund.state, sign=-1)
-            _add_refund(refund, after[0][1:], refund.state, sign=1)
+            # from where the refund is counted (not ``before``: it may have been counted after a change)
+            counted = _counted(refund)
+            if counted is not None and counted != after[0][1:]:
+                _add_refund(refund, counted, refund.state, sign=-1)
+                _add_refund(refund, after[0][1:], refund.state, sign=1)
+                _remember(refund, after[0][1:])
+
+
+def _add_top(complaint: Complaint, key: Key, *, sign: int) -> None:
+    """Add (or remove) a complaint's count for its product and region, in its day's and its month's rows."""
+    for kind, name in (("product", complaint.product), ("region", complaint.region)):
+        if not name:
+            continue
+        for period, day in (("day", key[0]), ("month", key[0].replace(day=1))):
+            _upsert(ComplaintTopDaily.__table__, {"kind": kind, "period": period, "day": day, "category": key[1],
+                                                   "handling_group": key[2], "channel": key[3], "name": name},
+                    {"complaints": 1}, sign=sign)
+
+
+def _counted(refund: Refund) -> tuple[str, str, str] | None:
+    """Return the (category, group, channel) a refund is counted under in refund_daily; None before it is."""
+    if refund.counted_category is None:
+        return None
+    return refund.counted_category, refund.counted_group or "", refund.counted_channel or ""
 
 
 def record_refund(refund: Refund, *, previous_state: str | None = None) -> None:
-    """Count a new refund in ``refund_daily``, or move it there from ``previous_state`` to its state."""
-    complaint = _complaint_by_reference(refund.complaint_id)
-    dimensions = contribution(complaint)[0][1:] if complaint is not None else ("", "", "")
-    if previous_state is not None:
+    """Count a new refund in ``refund_daily``, or move it there from ``previous_state`` to its state.
+
+    A refund is counted once, under the dimensions it remembers (``counted_*``), so a complaint
+    recategorised in the same transaction moves it from where it really is.
+    """
+    dimensions = _counted(refund)
+    if dimensions is not None and previous_state is not None:
         _add_refund(refund, dimensions, previous_state, sign=-1)
+    elif dimensions is not None:
+        return  # counted already
+    else:
+        complaint = _complaint_by_reference(refund.complaint_id)
+        dimensions = contribution(complaint)[0][1:] if complaint is not None else ("", "", "")
+        _remember(refund, dimensions)
     _add_refund(refund, dimensions, refund.state, sign=1)
+
+
+def _remember(refund: Refund, dimensions: tuple[str, str, str]) -> None:
+    refund.counted_category, refund.counted_group, refund.counted_channel = dimensions
 
 
 def _complaint_by_reference(reference: str | None) -> Complaint | None:
@@ -215,14 +251,14 @@ def rebuild_rollup() -> int:
     db.session.execute(RefundDaily.__table__.delete())
     db.session.execute(ComplaintTopDaily.__table__.delete())
     sums: dict[Key, dict[str, int]] = {}
-    tops: dict[tuple[str, date, str, str], int] = {}
+    tops: dict[tuple[str, str, date, str, str, str, str], int] = {}
     dimensions: dict[str, tuple[str, str, str]] = {}
     for complaint in db.session.execute(select(Complaint).where(Complaint.created_day.is_not(None))).scalars():
         key, measures = contribution(complaint)
         dimensions[complaint.reference] = key[1:]
         for kind, name in (("product", complaint.product), ("region", complaint.region)):
-            if name:
-                top = (kind, complaint.created_day, complaint.channel, name)
+            for period, day in (("day", key[0]), ("month", key[0].replace(day=1))) if name else ():
+                top = (kind, period, day, *key[1:], name)
                 tops[top] = tops.get(top, 0) + 1
         row = sums.setdefault(key, dict.fromkeys(ROLLUP_MEASURES, 0))
         for name in ROLLUP_MEASURES:
@@ -232,10 +268,12 @@ def rebuild_rollup() -> int:
             {"day": k[0], "category": k[1], "handling_group": k[2], "channel": k[3], **v} for k, v in sums.items()])
     if tops:
         db.session.execute(ComplaintTopDaily.__table__.insert(), [
-            {"kind": k[0], "day": k[1], "channel": k[2], "name": k[3], "complaints": n} for k, n in tops.items()])
+            {"kind": k[0], "period": k[1], "day": k[2], "category": k[3], "handling_group": k[4], "channel": k[5],
+             "name": k[6], "complaints": n} for k, n in tops.items()])
     refunds: dict[tuple[Any, ...], list[Any]] = {}
     for refund in db.session.execute(select(Refund)).scalars():
         dims = dimensions.get(refund.complaint_id or "", ("", "", ""))
+        _remember(refund, dims)
         total = refunds.setdefault((shop_day(refund.created_at), *dims, refund.requested_by == "system",
                                     refund.state), [0, 0])
         total[0] += 1

@@ -1,8 +1,8 @@
 """The dashboard's figures: one function per chart, each returning plain data for JSON.
 
-Complaint figures are read from the daily rollup ``complaint_daily`` (exact: see
-app/services/complaint_facts.py), except the p90 times and the top products / regions,
-which are exact queries over the filtered complaint rows (indexed by shop day). Days,
+Complaint figures are read from the daily rollups ``complaint_daily`` and (top products /
+regions) ``complaint_top_daily`` (exact: see app/services/complaint_facts.py), except the p90
+times, which are exact queries over the filtered complaint rows (indexed by shop day). Days,
 weeks and months are the shop's (config SHOP_TIMEZONE); ranges include both end days.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Select, UnaryExpression, func, select
+from sqlalchemy import Date, Select, UnaryExpression, func, select, union_all
 from sqlalchemy.sql.operators import custom_op
 
 from app.classification.taxonomy import CATEGORIES
@@ -32,7 +32,6 @@ CATEGORY_LABELS = {c.code: c.level2_zh for c in CATEGORIES}
 FAILED_STATES = ("failed",)
 LONG_RANGE = 50_000  # complaints; see _complaint_where and _is_long
 P90_WALK_SHARE = 0.2  # from the top, the p90 walk reads about a tenth of the index
-TOP_WALK_SHARE = 0.5  # a top list walks the whole index
 
 
 @dataclass(frozen=True)
@@ -281,31 +280,48 @@ def refunds(f: DashboardFilter) -> dict[str, Any]:
     return totals
 
 
-def _top(f: DashboardFilter, column: Any, limit: int) -> list[dict[str, Any]]:
-    if f.categories is None and not f.group:  # product, region, day and channel never change: the rollup
-        table = ComplaintTopDaily
-        total = func.sum(table.complaints).label("n")
-        clauses = [table.kind == column.key, table.day >= f.start, table.day <= f.end]
-        if f.channel:
-            clauses.append(table.channel == f.channel)
-        rollup = (select(table.name, total).where(*clauses).group_by(table.name)
-                  .order_by(total.desc(), table.name).limit(limit))
-        return [{"name": name, "complaints": int(n)} for name, n in db.session.execute(rollup)]
-    count = func.count().label("n")
-    long_range = _is_long(f, share=TOP_WALK_SHARE)
-    query = (select(column, count).where(*_complaint_where(f, long_range=long_range), column.is_not(None))
-             .group_by(column).order_by(count.desc(), column).limit(limit))
+def _month_span(f: DashboardFilter) -> tuple[date, date] | None:
+    """Return the first days of the first and the last calendar month the range covers whole (None: none)."""
+    first = f.start if f.start.day == 1 else (f.start.replace(day=1) + timedelta(days=32)).replace(day=1)
+    if (f.end + timedelta(days=1)).day == 1:
+        last = f.end.replace(day=1)
+    else:
+        last = (f.end.replace(day=1) - timedelta(days=1)).replace(day=1)
+    return (first, last) if first <= last else None
+
+
+def _top(f: DashboardFilter, kind: str, limit: int) -> list[dict[str, Any]]:
+    """Return the top names of ``kind`` from complaint_top_daily: whole months from month rows, ends from days."""
+    table = ComplaintTopDaily
+    dimensions: list[Any] = []
+    if f.categories is not None:
+        dimensions.append(table.category.in_(f.categories))
+    if f.group:
+        dimensions.append(table.handling_group == f.group)
+    if f.channel:
+        dimensions.append(table.channel == f.channel)
+    months = _month_span(f)
+    spans = [("day", f.start, f.end)] if months is None else [
+        ("day", f.start, months[0] - timedelta(days=1)), ("month", months[0], months[1]),
+        ("day", (months[1] + timedelta(days=32)).replace(day=1), f.end)]
+    parts = [select(table.name, table.complaints).where(table.kind == kind, table.period == period,
+                                                        table.day >= first, table.day <= last, *dimensions)
+             for period, first, last in spans if first <= last]
+    rows = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    total = func.sum(rows.c.complaints).label("n")
+    query = (select(rows.c.name, total).group_by(rows.c.name).having(total > 0)
+             .order_by(total.desc(), rows.c.name).limit(limit))
     return [{"name": name, "complaints": int(n)} for name, n in db.session.execute(query)]
 
 
 def top_products(f: DashboardFilter, limit: int = 10) -> list[dict[str, Any]]:
     """Return the products with the most complaints (ties by name)."""
-    return _top(f, Complaint.product, limit)
+    return _top(f, "product", limit)
 
 
 def top_regions(f: DashboardFilter, limit: int = 10) -> list[dict[str, Any]]:
     """Return the regions with the most complaints (ties by name)."""
-    return _top(f, Complaint.region, limit)
+    return _top(f, "region", limit)
 
 
 def complaint_panels(f: DashboardFilter, *, granularity: str, now: datetime) -> dict[str, Any]:

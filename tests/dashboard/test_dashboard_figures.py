@@ -109,15 +109,17 @@ FILTERS = [
     DashboardFilter(date(2025, 12, 10), date(2025, 12, 20), category="order", channel="web"),
     DashboardFilter(date(2026, 1, 2), date(2026, 1, 2)),
     DashboardFilter(date(2024, 1, 1), date(2024, 1, 31)),  # empty
+    DashboardFilter(date(2025, 11, 20), date(2026, 1, 3), category="product"),  # a whole month and two ends
+    DashboardFilter(date(2025, 12, 1), date(2025, 12, 31), group="tier1-product"),  # exactly one month
 ]
-IDS = ["all", "family", "code", "group", "channel", "combined", "one-day", "empty"]
+IDS = ["all", "family", "code", "group", "channel", "combined", "one-day", "empty", "month-and-ends", "one-month"]
 
 
 @pytest.fixture(params=["short", "long"])
 def reading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Read p90 and top lists both ways: by day with a sort, and down the value-ordered indexes."""
     if request.param == "long":
-        for name in ("LONG_RANGE", "P90_WALK_SHARE", "TOP_WALK_SHARE"):
+        for name in ("LONG_RANGE", "P90_WALK_SHARE"):
             monkeypatch.setattr(dashboard, name, -1)
     return str(request.param)
 
@@ -329,3 +331,73 @@ def test_a_recategorised_complaint_takes_its_refunds_along(seeded: Seeder) -> No
     assert (moved["count"], moved["amount"]) == (2, 37.5)
     assert dashboard.refunds(DashboardFilter(day, day, category="product"))["count"] == 0
     test_refunds_match_sql(seeded, DashboardFilter(START, END, group="tier1-logistics"))
+
+
+def _tops_direct() -> dict[tuple[str, ...], int]:
+    """complaint_top_daily as SQL computes it from the complaints: per kind, day and month, and dimensions."""
+    day = _day("c.created_at")
+    rows: dict[tuple[str, ...], int] = {}
+    for kind in ("product", "region"):
+        for d, c, g, ch, name, n in _rows(
+                f"SELECT {day}, c.case_category, coalesce(c.handling_group, ''), c.channel, c.{kind}, count(*) "
+                f"FROM complaint c WHERE c.{kind} IS NOT NULL "
+                f"GROUP BY {day}, c.case_category, coalesce(c.handling_group, ''), c.channel, c.{kind}", {}):
+            for period, start in (("day", _iso(d)), ("month", _iso(d)[:8] + "01")):
+                key = (kind, period, start, c, g, ch, name)
+                rows[key] = rows.get(key, 0) + n
+    return rows
+
+
+def _tops() -> dict[tuple[str, ...], int]:
+    return {(k, p, _iso(d), c, g, ch, name): n for k, p, d, c, g, ch, name, n in _rows(
+        "SELECT kind, period, day, category, handling_group, channel, name, complaints FROM complaint_top_daily "
+        "WHERE complaints > 0", {})}
+
+
+def test_top_rollup_follows_a_recategorised_complaint_and_equals_a_rebuild(seeded: Seeder) -> None:
+    from app.models.complaint import Complaint
+
+    assert _tops() == _tops_direct()
+    complaint = db.session.get(Complaint, db.session.execute(text("SELECT min(id) FROM complaint")).scalar())
+    before = complaint_facts.contribution(complaint)
+    complaint.case_category, complaint.handling_group = "delivery.wrong", "tier1-logistics"
+    complaint_facts.move_contribution(before, complaint)
+    db.session.flush()
+    assert _tops() == _tops_direct()
+    day = complaint.created_day
+    assert dashboard.top_products(DashboardFilter(day, day, category="delivery.wrong")) == [
+        {"name": complaint.product, "complaints": 1}]
+    assert complaint.product not in {row["name"] for row in dashboard.top_products(
+        DashboardFilter(day, day, category="product.quality"))}
+    complaint_facts.rebuild_rollup()
+    assert _tops() == _tops_direct()
+
+
+def _refund_rollup() -> dict[tuple[Any, ...], tuple[int, float]]:
+    return {(_iso(d), c, g, ch, bool(a), st): (n, float(amount)) for d, c, g, ch, a, st, n, amount in _rows(
+        "SELECT day, category, handling_group, channel, automatic, state, refunds, amount FROM refund_daily "
+        "WHERE refunds > 0", {})}
+
+
+def test_a_refund_created_while_its_complaint_is_recategorised_counts_once(seeder: Seeder, clock: Any) -> None:
+    """The same transaction changes the category, creates a refund (under the new category), then moves."""
+    from app.services import refunds as refund_service
+
+    complaint = seeder.complaint(clock.now() - H, category="order.price", group="tier1-billing")
+    db.session.commit()
+    payment = db.session.execute(text("SELECT id FROM payment WHERE order_ref = :r"),
+                                 {"r": complaint.order.order_ref}).scalar_one()
+    before = complaint_facts.contribution(complaint)
+    complaint.case_category, complaint.handling_group = "delivery.late", "tier1-logistics"
+    refund_service.create_refund(payment, "30.00", "CNY", reason="late", requested_by="xiaoli",
+                                 approved_by="zhuguan", source_key="dash:twice", now=clock.now(),
+                                 complaint_id=complaint.reference)
+    complaint_facts.move_contribution(before, complaint)
+    db.session.commit()
+    day = _iso(complaint.created_day)
+    assert _refund_rollup() == {(day, "delivery.late", "tier1-logistics", "web", False, "approved"): (1, 30.0)}
+    today = DashboardFilter(complaint.created_day, complaint.created_day)
+    assert dashboard.refunds(today)["count"] == 1
+    assert dashboard.refunds(DashboardFilter(today.start, today.end, category="order"))["count"] == 0
+    complaint_facts.rebuild_rollup()
+    assert _refund_rollup() == {(day, "delivery.late", "tier1-logistics", "web", False, "approved"): (1, 30.0)}

@@ -51,6 +51,21 @@ def test_existing_complaints_get_their_shop_day_and_rollup_count(backend: str, t
                                               "FROM refund_daily")).all()
             assert [(str(r[0]), r[1], r[2], bool(r[3]), r[4], r[5], float(r[6])) for r in refunds] == [
                 ("2026-01-02", "delivery.late", "web", True, "succeeded", 1, 5.0)]
+            # 0130_dashboard_filters: the top rollup per day and month with the category, the refund's dimensions
+            assert db.session.execute(text("SELECT count(*) FROM complaint_top_daily")).scalar() == 0  # no region
+            db.session.execute(text("UPDATE complaint SET region = '上海'"))
+            db.session.commit()
+            downgrade(revision="0120_merge_heads")
+            upgrade(revision="heads")
+            tops = db.session.execute(text("SELECT period, day, category, handling_group, name, complaints "
+                                           "FROM complaint_top_daily WHERE kind = 'region' "
+                                           "ORDER BY period, day")).all()
+            assert [(p, str(d), c, g, name, n) for p, d, c, g, name, n in tops] == [
+                ("day", "2026-01-01", "delivery.late", "", "上海", 1), ("day", "2026-01-02", "delivery.late", "", "上海", 2),
+                ("month", "2026-01-01", "delivery.late", "", "上海", 3)]
+            counted = db.session.execute(text("SELECT counted_category, counted_group, counted_channel "
+                                              "FROM refund")).one()
+            assert tuple(counted) == ("delivery.late", "", "web")
             db.session.remove()
     finally:
         with app.app_context():
