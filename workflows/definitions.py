@@ -160,9 +160,18 @@ class SpecBundle:
         return self.specs[process_id], self.subprocess_specs[process_id]
 
 
+# SpiffWorkflow messages that do not say what to do, and what Kesu says instead.
+_CLEARER = {
+    "Multiple outgoing flows are not supported for tasks of type":
+        "a task can have only one outgoing flow; to branch, draw the flows from an exclusive "
+        "or parallel gateway placed after the task",
+}
+
+
 def _problem_from_validation(exc: SpiffWorkflowException, default_file: str) -> Problem:
     line = getattr(exc, "line_number", None)
     message = str(exc).split("\n")[0]
+    message = _CLEARER.get(message.strip().rstrip(".").strip(), message)
     notes = [n for n in getattr(exc, "notes", []) if n]
     if notes:
         message = f"{message} ({'; '.join(notes)})"
