@@ -57,6 +57,12 @@ class Config:
     SCRIPT_MEMORY_MB = int(os.environ.get("KESU_SCRIPT_MEMORY_MB", "256"))
     SCRIPT_WORKERS = int(os.environ.get("KESU_SCRIPT_WORKERS", "2"))
 
+    # SQLite's PRAGMA synchronous (WAL mode). FULL, the default, syncs the WAL at every commit,
+    # so a committed command survives a power loss or an OS crash; NORMAL syncs only at
+    # checkpoints: it survives a crash of Kesu itself, but the last commits before a power loss
+    # can be lost. NORMAL is an explicit choice (e.g. a laptop demo), never the default.
+    SQLITE_SYNCHRONOUS = os.environ.get("KESU_SQLITE_SYNCHRONOUS", "FULL").strip().upper()
+
     # Loops deeper than this many tasks in one instance become an incident instead of a
     # silent stall (SpiffWorkflow 3.2.0 stops seeing tasks beyond depth 1000).
     MAX_TASKS_PER_INSTANCE = int(os.environ.get("KESU_MAX_TASKS_PER_INSTANCE", "900"))
@@ -183,6 +189,8 @@ class TestingConfig(Config):
     WORKER_MODE = "off"
     WTF_CSRF_ENABLED = True
     SCRIPT_WORKERS = 1
+    # Test databases are thrown away: no fsync per commit (a killed process still loses nothing).
+    SQLITE_SYNCHRONOUS = os.environ.get("KESU_SQLITE_SYNCHRONOUS", "NORMAL").strip().upper()
     # Tests sign in and submit many times from 127.0.0.1; the rate-limit tests set low limits.
     CUSTOMER_SIGNIN_LIMIT = "10000 per minute"
     CUSTOMER_SUBMIT_LIMIT = "10000 per minute"

@@ -28,7 +28,7 @@ def create_app(config: type[Config] | Config | None = None, **overrides: object)
     login_manager.init_app(app)
     limiter.init_app(app)
     with app.app_context():
-        configure_engine(db.engine)
+        configure_engine(db.engine, synchronous=app.config.get("SQLITE_SYNCHRONOUS", "FULL"))
 
     from app.runtime import init_runtime
     init_runtime(app)

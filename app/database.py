@@ -56,15 +56,24 @@ def checkpoint_wal(engine: Engine) -> tuple[int, int]:
     return pages, copied
 
 
-def configure_engine(engine: Engine) -> None:
+# PRAGMA synchronous levels Kesu accepts (config SQLITE_SYNCHRONOUS): FULL and EXTRA sync the
+# WAL at every commit (durable on power loss); NORMAL only at checkpoints (see config.py).
+SQLITE_SYNCHRONOUS_LEVELS = ("FULL", "EXTRA", "NORMAL")
+
+
+def configure_engine(engine: Engine, *, synchronous: str = "FULL") -> None:
     """Make SQLite safe for a web process plus a worker thread.
 
     WAL lets readers run beside the writer, a busy timeout waits instead of failing, and
     every transaction starts with BEGIN IMMEDIATE so that two writers never both hold a
     read snapshot they cannot upgrade (the cause of SQLITE_BUSY in deferred mode).
+    ``synchronous`` is SQLite's durability level; FULL keeps every commit over a power loss.
     """
     if engine.dialect.name != "sqlite":
         return
+    if synchronous not in SQLITE_SYNCHRONOUS_LEVELS:
+        raise ValueError(f"KESU_SQLITE_SYNCHRONOUS is {synchronous!r}; use one of "
+                         f"{', '.join(SQLITE_SYNCHRONOUS_LEVELS)} (FULL keeps every commit over a power loss)")
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -75,7 +84,7 @@ def configure_engine(engine: Engine) -> None:
             cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")  # one of SQLITE_SYNCHRONOUS_LEVELS
         cursor.close()
 
     @event.listens_for(engine, "begin")
