@@ -12,11 +12,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.util.task import TaskState
 
 from workflows.definitions import SpecBundle
-from workflows.persistence import dump_workflow, load_workflow, spec_registry
+from workflows.persistence import dump_workflow, load_workflow
+from workflows.specs import KesuServiceTask
+
+# The spec diff compares task specs through their serialized form; the snapshot serializer's
+# registry does not know Kesu's service task class (snapshots carry no specs) and would hand
+# the object back unconverted, so the diff gets a registry that converts it as a ServiceTask.
+_DIFF_REGISTRY = BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, KesuServiceTask: ServiceTaskConverter})
 
 _DEFINITE = TaskState.COMPLETED | TaskState.ERROR | TaskState.STARTED | TaskState.READY | TaskState.WAITING
 
@@ -59,7 +68,7 @@ def migrate(snapshot: str, old: SpecBundle, new: SpecBundle, process_id: str) ->
         raise MigrationRefused([f"the new version has no process '{process_id}'"])
     workflow = load_workflow(snapshot, *old.spec_for(process_id))
     spec, dependencies = new.spec_for(process_id)
-    top, sub_diffs = diff_workflow(spec_registry(), workflow, spec, dependencies)
+    top, sub_diffs = diff_workflow(_DIFF_REGISTRY, workflow, spec, dependencies)
     reasons = _blocking(top, "")
     for sub_id, sub_diff in sub_diffs.items():
         sub = workflow.subprocesses[sub_id]
@@ -100,7 +109,7 @@ def _blocking(diff: Any, where: str) -> list[str]:
 
 def _summary(workflow: BpmnWorkflow, new: SpecBundle, process_id: str) -> MigrationCheck:
     spec, dependencies = new.spec_for(process_id)
-    top, _subs = diff_workflow(spec_registry(), workflow, spec, dependencies)
+    top, _subs = diff_workflow(_DIFF_REGISTRY, workflow, spec, dependencies)
     open_states = TaskState.READY | TaskState.WAITING
     changed = [_label(t) for t in top.changed if t.state & open_states]
     restarted = [_label(t) for t in workflow.get_tasks(state=open_states, skip_subprocesses=True)
