@@ -46,6 +46,20 @@ def list_staff() -> list[User]:
     return list(db.session.execute(select(User).order_by(User.username)).scalars())
 
 
+# The roles whose holders open the task pages (admins hold every role); only they can be given a task.
+TASK_ROLES = ("agent", "expert", "qa", "supervisor", "finance")
+
+
+def works_tasks(user: User) -> bool:
+    """Whether ``user`` is an active account that can open and work tasks (not an analyst or auditor only)."""
+    return bool(user.is_active_account) and any(user.has_role(role) for role in TASK_ROLES)
+
+
+def task_workers() -> list[User]:
+    """Return the active staff who can be given a task, by username."""
+    return [user for user in list_staff() if works_tasks(user)]
+
+
 def update_staff(username: str, *, roles: list[str], groups: list[str], is_active: bool, actor: str,
                  now: datetime) -> tuple[User, int]:
     """Set a staff member's roles, groups and whether they may sign in; return them and how many tasks went back.

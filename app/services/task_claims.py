@@ -11,11 +11,12 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from app.errors import Conflict, NotFound, PermissionDenied, TaskAlreadyCompleted, TaskClaimedByOther
+from app.errors import (Conflict, NotFound, PermissionDenied, TaskAlreadyCompleted, TaskClaimedByOther,
+                        ValidationFailed)
 from app.extensions import db
 from app.models import HumanTask, ProcessInstance, TaskStatus, User
 from app.services import audit, processes
-from app.services.staff import Identity
+from app.services.staff import Identity, works_tasks
 from app.services.task_work import get_task
 
 OPEN = TaskStatus.OPEN.value
@@ -57,6 +58,10 @@ def reassign(task_id: str, username: str, *, who: Identity, now: datetime) -> Hu
     target = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if target is None or not target.is_active_account:
         raise NotFound(f"no active staff member is called {username}; pick one from the list")
+    if not works_tasks(target):
+        raise ValidationFailed(f"{target.display_name} ({username}) does not work tasks (roles: "
+                               f"{', '.join(target.roles) or 'none'}); pick an agent, expert, QA, finance or "
+                               f"supervisor", fields={"username": "cannot work tasks"})
     before = task.assignee
     audit.record_assignment("reassigned", _move(task, username, now), before, actor=who.username, now=now)
     return task

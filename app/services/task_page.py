@@ -152,7 +152,7 @@ def _reassign_choices(task: HumanTask, who: Identity) -> list[User]:
     """Active staff a supervisor may give this open task to: its group's members first, then the rest."""
     if not who.is_supervisor or task.status != TaskStatus.OPEN.value:
         return []
-    active = [user for user in staff.list_staff() if user.is_active_account and user.username != task.assignee]
+    active = [user for user in staff.task_workers() if user.username != task.assignee]
     return sorted(active, key=lambda user: (task.candidate_group not in (user.groups or []), user.username))
 
 

@@ -140,7 +140,7 @@ def supervisor() -> str:
                                                    configured=current_app.config["SLA_NEAR_BREACH_MINUTES"])
     overview = task_lists.supervisor_overview(now=now, near=timedelta(minutes=near))
     return render_template("tasks/supervisor.html", overview=overview, now=now, near=near, windows=windows,
-                           staff=staff.list_staff(), sla_state=task_lists.sla_state)
+                           staff=staff.task_workers(), sla_state=task_lists.sla_state)
 
 
 @bp.get("/substitutes")
