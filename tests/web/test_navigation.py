@@ -63,3 +63,14 @@ def test_signed_out_start_page_points_to_both_sign_ins(client) -> None:
 def test_staff_sign_in_page_is_chinese_first(client) -> None:
     page = client.get("/login").get_data(as_text=True)
     assert "员工登录 Staff sign in" in page and "用户名 Username" in page
+
+
+@pytest.mark.parametrize("path", ["/login", "/account/login"])
+def test_pages_name_an_icon_that_exists(client, path) -> None:
+    """Browsers ask for /favicon.ico (a 404 in the console) unless the page names an icon."""
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+    answer = client.get(icon)
+    try:
+        assert answer.status_code == 200 and answer.mimetype == "image/svg+xml"
+    finally:
+        answer.close()
