@@ -8,9 +8,10 @@ weeks and months are the shop's (config SHOP_TIMEZONE); ranges include both end 
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Iterator
 
 from sqlalchemy import Date, Select, UnaryExpression, func, select, union_all
 from sqlalchemy.sql.operators import custom_op
@@ -195,7 +196,26 @@ def _p90(f: DashboardFilter, column: Any, count: int) -> int | None:
         query = query.order_by(column.desc()).limit(1).offset(count - rank)
     else:
         query = query.order_by(column).limit(1).offset(rank - 1)
-    return db.session.execute(query).scalar()
+    with _custom_plan():
+        return db.session.execute(query).scalar()
+
+
+@contextmanager
+def _custom_plan() -> Iterator[None]:
+    """On PostgreSQL, plan the statements inside for their values, then restore the setting.
+
+    psycopg prepares a statement run five times; PostgreSQL may then switch it to a generic plan
+    that does not know the range or the rank, and a p90 over a year took a second instead of 40 ms.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    previous = db.session.execute(select(func.current_setting("plan_cache_mode"))).scalar()
+    db.session.execute(select(func.set_config("plan_cache_mode", "force_custom_plan", True)))
+    try:
+        yield
+    finally:
+        db.session.execute(select(func.set_config("plan_cache_mode", previous, True)))
 
 
 def response_times(f: DashboardFilter) -> dict[str, dict[str, Any]]:

@@ -401,3 +401,17 @@ def test_a_refund_created_while_its_complaint_is_recategorised_counts_once(seede
     assert dashboard.refunds(DashboardFilter(today.start, today.end, category="order"))["count"] == 0
     complaint_facts.rebuild_rollup()
     assert _refund_rollup() == {(day, "delivery.late", "tier1-logistics", "web", False, "approved"): (1, 30.0)}
+
+
+def test_p90_plans_for_its_values_and_restores_the_plan_setting(seeded: Seeder) -> None:
+    """PostgreSQL: psycopg prepares the p90 statement after five runs; it must keep custom plans (not generic)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        pytest.skip("plan_cache_mode is a PostgreSQL setting")
+    f = DashboardFilter(START, END)
+    figures = [dashboard.response_times(f) for _ in range(15)]
+    assert all(figure == figures[0] for figure in figures)
+    generic, custom = db.session.execute(text(
+        "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0) FROM pg_prepared_statements "
+        "WHERE statement LIKE '%complaint.response_seconds IS NOT NULL%'")).one()
+    assert (generic, custom > 0) == (0, True)
+    assert db.session.execute(text("SELECT current_setting('plan_cache_mode')")).scalar() == "auto"
