@@ -7,7 +7,7 @@ the flush fail with ``StaleDataError``; `app.services.uow.run_command` retries i
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import make_transient_to_detached
@@ -84,9 +84,25 @@ def run_start(instance: ProcessInstance, data: dict[str, Any], *, now: datetime)
     return instance
 
 
-def complete_task(task_id: str, data: dict[str, Any], *, actor: str, now: datetime) -> ProcessInstance:
-    """Complete a user task with form data; only one of several concurrent completions wins."""
-    task = db.session.execute(_TASK_BY_ID, {"task_id": task_id}).first()
+class TaskRow(Protocol):
+    """What completing needs of a task's projection row (a `HumanTask`, or a row of these columns)."""
+
+    instance_id: int
+    status: str
+    completed_by: str | None
+
+
+def complete_task(task_id: str, data: dict[str, Any], *, actor: str, now: datetime,
+                  task: TaskRow | None = None) -> ProcessInstance:
+    """Complete a user task with form data; only one of several concurrent completions wins.
+
+    ``task`` is the task's row when the caller read it in this transaction already (the task
+    page checks who may work it), which saves reading it again. It only picks the instance
+    and words the refusal of a closed task: the engine state and the instance row's version
+    check decide whether the completion wins.
+    """
+    if task is None:
+        task = db.session.execute(_TASK_BY_ID, {"task_id": task_id}).first()
     if task is None:
         raise NotFound(f"task {task_id} does not exist")
     if task.status != TaskStatus.OPEN.value:

@@ -102,4 +102,4 @@ def complete(task_id: str, data: dict[str, Any], *, user: User, now: datetime) -
     if task.status == TaskStatus.OPEN.value and task.assignee not in (None, user.username):
         raise TaskClaimedByOther(f"claimed by {task.assignee}; only they can complete it unless a "
                                  f"supervisor unclaims it")
-    return processes.complete_task(task_id, data, actor=user.username, now=now)
+    return processes.complete_task(task_id, data, actor=user.username, now=now, task=task)
