@@ -23,6 +23,25 @@ from workflows.trial import (TrialInput, decision_ids, default_form_data, elemen
 
 OUTCOME_KINDS = ("result", "error", "incident")
 
+# What the panel prefills, so that a test run on defaults goes through: a typical answer of each
+# Kesu operator (the fields the seed processes read from it) and a typical value of each start
+# variable intake passes (docs/processes.md, "Start data"). Unknown names start as {} / null.
+SERVICE_EXAMPLES: dict[str, dict[str, Any]] = {
+    "classify": {"category": "product.quality", "emotion": "dissatisfied", "needs_triage": False,
+                 "category_confidence": 0.9, "emotion_confidence": 0.8},
+    "notify_customer": {"notification_id": 1, "template": "resolution", "channel": "portal"},
+    "notify_staff": {"notification_id": 1, "template": "response_sla_missed", "group": "supervisors"},
+    "sample_for_qa": {"sampled": False, "bucket": 3},
+    "archive_case": {"knowledge_case_id": 1},
+    "pay_refund": {"refund_id": 1, "state": "succeeded"},
+}
+START_EXAMPLES: dict[str, Any] = {
+    "complaint_id": "C-1001", "order_ref": "O-1001", "payment_id": 1, "amount_paid": 120.0,
+    "already_refunded": 0.0, "currency": "CNY", "chosen_category": "product.quality",
+    "text": "收到的杯子有裂纹", "images": 1, "customer_id": "cust-1", "customer_tier": "normal",
+    "recent_complaints": 0, "recent_auto_refunds": 0,
+}
+
 
 def setup(draft_id: int) -> dict[str, Any]:
     """Return what the test-run panel offers: processes, service tasks, user tasks, timers, decisions."""
@@ -41,7 +60,10 @@ def setup(draft_id: int) -> dict[str, Any]:
                   for process_id, spec in bundle.specs.items()}
     return {"kind": "process", "processes": sorted(bundle.specs), "decisions": decisions, "problems": [],
             "start_keys": start_keys,
-            "services": [{"element_id": e, "name": index[e].name if e in index else "", "operator": op}
+            "start_examples": {k: START_EXAMPLES[k] for keys in start_keys.values() for k in keys
+                               if k in START_EXAMPLES},
+            "services": [{"element_id": e, "name": index[e].name if e in index else "", "operator": op,
+                          "example": SERVICE_EXAMPLES.get(op, {})}
                          for e, op in sorted(operators.items())],
             "error_codes": sorted(_error_codes(bundle)),
             "user_tasks": _user_tasks(bundle),

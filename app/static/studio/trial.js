@@ -45,7 +45,7 @@
         kind.appendChild(el("option", { value: o[0] }, o[1]));
       });
       var value = el("textarea", { name: "result", rows: "2", spellcheck: "false", "aria-label": "result of " + s.element_id });
-      value.value = "{}";
+      value.value = JSON.stringify(s.example || {});
       var code = el("input", { name: "error", list: "trial-error-codes", placeholder: "error code", "aria-label": "error code of " + s.element_id });
       code.hidden = true;
       kind.addEventListener("change", function () { value.hidden = kind.value !== "result"; code.hidden = kind.value !== "error"; });
@@ -81,7 +81,8 @@
     $("trial-start-keys").textContent = keys.length ? "读取但未由任何步骤设置 / read but set by no step: " + keys.join(", ") : "";
     if (startTouched || setup.kind !== "process") { return; }
     var sample = {};
-    keys.forEach(function (k) { sample[k] = null; });
+    var examples = setup.start_examples || {};
+    keys.forEach(function (k) { sample[k] = Object.prototype.hasOwnProperty.call(examples, k) ? examples[k] : null; });
     $("trial-start").value = JSON.stringify(sample, null, 2);
   }
 
