@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Select, case, func, literal, select, tuple
 from app.classification.taxonomy import CATEGORIES, EMOTIONS
 from app.errors import PermissionDenied, ValidationFailed
 from app.extensions import db
-from app.models import GROUPS, HumanTask, TaskStatus, TaskWorkload
+from app.models import GROUPS, Customer, HumanTask, TaskStatus, TaskWorkload
 from app.services.staff import Identity
 
 PAGE_SIZE = 25
@@ -85,6 +85,19 @@ class TaskQuery:
 class TaskPage:
     rows: list[HumanTask]
     next_cursor: str | None
+
+
+def customer_names(rows: list[HumanTask]) -> dict[str, str]:
+    """Names of the portal customers on a page of tasks, by the id their complaints carry (one PK lookup).
+
+    A task row keeps what the process was given as its customer: a portal customer's numeric id
+    (its name stays in the customers table, where erasure can reach it) or an external reference.
+    """
+    ids = {int(row.customer) for row in rows if row.customer and row.customer.isdigit()}
+    if not ids:
+        return {}
+    return {str(cid): name for cid, name in db.session.execute(
+        select(Customer.id, Customer.name).where(Customer.id.in_(ids)))}
 
 
 def list_tasks(who: Identity, query: TaskQuery, *, limit: int = PAGE_SIZE) -> TaskPage:

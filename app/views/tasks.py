@@ -30,6 +30,7 @@ def index() -> str:
     page = task_lists.list_tasks(_who(), query)
     template = "tasks/_rows.html" if request.headers.get("HX-Request") else "tasks/index.html"
     return render_template(template, page=page, query=query, now=get_runtime().clock.now(),
+                           customer_names=task_lists.customer_names(page.rows),
                            sla_state=task_lists.sla_state, priorities=task_lists.PRIORITY_NAMES,
                            lists=task_lists.LISTS, choices=task_lists.filter_choices())
 
