@@ -26,7 +26,7 @@ def test_history_spreads_over_past_weeks_and_keeps_the_rollup_exact(db_session: 
     everything = dashboard.DashboardFilter(days[0], days[1])
     assert dashboard.refunds(everything)["count"] == db.session.execute(select(func.count(Refund.id))).scalar() > 0
     assert dashboard.top_products(everything) and dashboard.sla_by_group(everything, now=clock.now())
-    refunded = db.session.execute(select(func.sum(Refund.amount)).where(Refund.state == "succeeded")).scalar()
+    refunded = db.session.execute(select(func.sum(Refund.amount)).where(Refund.state == "reconciled")).scalar()
     assert db.session.execute(select(func.sum(Payment.amount_refunded))).scalar() == refunded
     assert all(c.created_at <= clock.now() and c.created_at > clock.now() - timedelta(weeks=8)
                for c in db.session.execute(select(Complaint)).scalars())
