@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select
 
 from app.extensions import db
 from app.models import GENESIS_HASH, ProcessEvent, ProcessInstance
+from app.services import prepared
 from app.services.audit_personal import personal_fields, redact
 from workflows.engine import Event
 from workflows.persistence import canonical_json
@@ -66,7 +67,7 @@ _INSERT_EVENTS = insert(ProcessEvent.__table__)  # built once: building costs mo
 def insert_events(rows: list[dict[str, Any]]) -> None:
     """Insert chained rows in one statement."""
     if rows:
-        db.session.execute(_INSERT_EVENTS, rows)
+        prepared.execute(_INSERT_EVENTS, rows)
 
 
 def append_events(stream: str, instance_id: int | None, events: Iterable[Event], *,

@@ -20,7 +20,7 @@ from app.extensions import db
 from app.models import (GENESIS_HASH, HumanTask, InstanceStatus, MessageWait, ProcessDefinition, ProcessInstance,
                         TaskStatus)
 from app.runtime import get_runtime
-from app.services import audit, complaint_facts, definitions, jobs, projections
+from app.services import audit, complaint_facts, definitions, jobs, prepared, projections
 from workflows.engine import CommandContext, EngineError, Event, Execution, correlation_key
 from workflows.services import ServiceError
 
@@ -64,7 +64,7 @@ def _insert_instance(**values: Any) -> ProcessInstance:
     One Core INSERT ... RETURNING; the ORM object is then attached as already persistent,
     which skips the unit of work's flush machinery for a row whose every column is known.
     """
-    values["id"] = db.session.execute(_INSERT_INSTANCE, values).scalar_one()
+    values["id"] = prepared.execute(_INSERT_INSTANCE, values)[1][0][0]
     instance = ProcessInstance(**values)
     make_transient_to_detached(instance)
     db.session.add(instance)
@@ -243,9 +243,9 @@ def _write_instance(instance: ProcessInstance, **values: Any) -> None:
     """
     db.session.flush()  # a new instance's INSERT, and anything else pending, goes first
     version = instance.version
-    result = db.session.execute(_SAVE_INSTANCE, {"b_id": instance.id, "b_version": version,
-                                                 "version": version + 1, **values})
-    if result.rowcount != 1:
+    rowcount, _ = prepared.execute(_SAVE_INSTANCE, {"b_id": instance.id, "b_version": version,
+                                                    "version": version + 1, **values})
+    if rowcount != 1:
         raise StaleDataError(f"process instance {instance.id} was changed by another writer")
     for key, value in {**values, "version": version + 1}.items():
         set_committed_value(instance, key, value)

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, update
 
-from app.extensions import db
+from app.services import prepared
 from app.models import HumanTask, MessageWait, TaskStatus, Timer, TimerStatus
 from workflows.engine import Execution, HumanTaskView
 
@@ -38,16 +38,16 @@ EMPTY = Projection()
 # Built once: constructing a statement costs several times more than running it on SQLite.
 _TASKS, _TIMERS, _WAITS = HumanTask.__table__, Timer.__table__, MessageWait.__table__
 _INSERT_TASKS, _INSERT_TIMERS, _INSERT_WAITS = insert(_TASKS), insert(_TIMERS), insert(_WAITS)
-_OPEN_TASKS = (_TASKS.c.task_id.in_(bindparam("task_ids", expanding=True)),
-               _TASKS.c.status == TaskStatus.OPEN.value)
-_COMPLETE_TASKS = update(_TASKS).where(*_OPEN_TASKS).values(
+# One row per execution (run as executemany): no expanding IN list, so the statements can be prepared.
+_OPEN_TASK = (_TASKS.c.task_id == bindparam("b_task_id"), _TASKS.c.status == TaskStatus.OPEN.value)
+_COMPLETE_TASK = update(_TASKS).where(*_OPEN_TASK).values(
     status=TaskStatus.COMPLETED.value, completed_at=bindparam("now"), completed_by=bindparam("actor"))
-_CANCEL_TASKS = update(_TASKS).where(*_OPEN_TASKS).values(
+_CANCEL_TASK = update(_TASKS).where(*_OPEN_TASK).values(
     status=TaskStatus.CANCELLED.value, completed_at=bindparam("now"))
 _UPDATE_TASK = update(_TASKS).where(_TASKS.c.task_id == bindparam("b_task_id"))
-_SOME_TIMERS = _TIMERS.c.task_id.in_(bindparam("task_ids", expanding=True))
-_FIRE_TIMERS = update(_TIMERS).where(_SOME_TIMERS).values(status=TimerStatus.FIRED.value, fired_at=bindparam("now"))
-_CANCEL_TIMERS = update(_TIMERS).where(_SOME_TIMERS).values(status=TimerStatus.CANCELLED.value)
+_ONE_TIMER = _TIMERS.c.task_id == bindparam("b_task_id")
+_FIRE_TIMER = update(_TIMERS).where(_ONE_TIMER).values(status=TimerStatus.FIRED.value, fired_at=bindparam("now"))
+_CANCEL_TIMER = update(_TIMERS).where(_ONE_TIMER).values(status=TimerStatus.CANCELLED.value)
 _REARM_TIMER = update(_TIMERS).where(_TIMERS.c.task_id == bindparam("b_task_id")).values(
     status=TimerStatus.WAITING.value)
 _DELETE_WAIT = delete(_WAITS).where(
@@ -72,16 +72,17 @@ def _tasks(instance_id: int, before: dict[str, HumanTaskView], after: dict[str, 
            execution: Execution, now: datetime) -> None:
     new = [after[t] for t in after.keys() - before.keys()]
     if new:
-        db.session.execute(_INSERT_TASKS, [_task_row(instance_id, view, now) for view in new])
+        prepared.execute(_INSERT_TASKS, [_task_row(instance_id, view, now) for view in new])
     completed, cancelled = _finished(set(before) - set(after), execution)
     if completed:
-        db.session.execute(_COMPLETE_TASKS, {"task_ids": completed, "now": now, "actor": execution.context.actor})
+        prepared.execute(_COMPLETE_TASK, [{"b_task_id": t, "now": now, "actor": execution.context.actor}
+                                          for t in completed])
     if cancelled:
-        db.session.execute(_CANCEL_TASKS, {"task_ids": cancelled, "now": now})
+        prepared.execute(_CANCEL_TASK, [{"b_task_id": t, "now": now} for t in cancelled])
     for task_id in after.keys() & before.keys():
         view = after[task_id]
         if view != before[task_id]:
-            db.session.execute(_UPDATE_TASK, {"b_task_id": task_id, "priority": view.priority, "due_at": view.due_at,
+            prepared.execute(_UPDATE_TASK, {"b_task_id": task_id, "priority": view.priority, "due_at": view.due_at,
                                               "candidate_group": view.candidate_group, **_summary(view)})
 
 
@@ -105,25 +106,25 @@ def _timers(instance_id: int, before: dict[str, tuple[str, datetime]],
             after: dict[str, tuple[str, datetime]], execution: Execution, now: datetime) -> None:
     new = after.keys() - before.keys()
     if new:
-        db.session.execute(_INSERT_TIMERS, [
+        prepared.execute(_INSERT_TIMERS, [
             {"instance_id": instance_id, "task_id": t, "task_name": after[t][0], "due_at": after[t][1],
              "status": TimerStatus.WAITING.value, "fired_at": None} for t in new])
     fired, cancelled = _finished(set(before) - set(after), execution)
     if fired:
-        db.session.execute(_FIRE_TIMERS, {"task_ids": fired, "now": now})
+        prepared.execute(_FIRE_TIMER, [{"b_task_id": t, "now": now} for t in fired])
     if cancelled:
-        db.session.execute(_CANCEL_TIMERS, {"task_ids": cancelled})
+        prepared.execute(_CANCEL_TIMER, [{"b_task_id": t} for t in cancelled])
     for task_id in after.keys() & before.keys():
         if after[task_id][1] != before[task_id][1]:  # a cycle timer re-armed
-            db.session.execute(_REARM_TIMER, {"b_task_id": task_id, "due_at": after[task_id][1]})
+            prepared.execute(_REARM_TIMER, {"b_task_id": task_id, "due_at": after[task_id][1]})
 
 
 def _waits(instance_id: int, before: frozenset[tuple[str, str, str]],
            after: frozenset[tuple[str, str, str]]) -> None:
     for task_id, name, key in before - after:
-        db.session.execute(_DELETE_WAIT, {"instance_id": instance_id, "task_id": task_id, "message_name": name,
+        prepared.execute(_DELETE_WAIT, {"instance_id": instance_id, "task_id": task_id, "message_name": name,
                                           "correlation_key": key})
     if after - before:
-        db.session.execute(_INSERT_WAITS, [
+        prepared.execute(_INSERT_WAITS, [
             {"instance_id": instance_id, "task_id": t, "message_name": n, "correlation_key": k}
             for t, n, k in after - before])
