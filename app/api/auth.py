@@ -75,6 +75,9 @@ def authenticate(registry: ApiRegistry) -> None:
 def _authenticate_customer(token: str, audience: str) -> None:
     is_customer_token = token.startswith(customers.TOKEN_PREFIX)
     if audience == "customer" and not is_customer_token:
+        if load_user_from_request(request) is None:  # not a staff token either: a typo or a revoked one
+            raise NotAuthenticated("this API token is unknown or revoked; the app gets one from "
+                                   "POST /api/v1/customer/tokens")
         raise PermissionDenied("this endpoint is for customers: send a customer token (kesuc_...) from "
                                "POST /api/v1/customer/tokens, not a staff token")
     customer = run_command(lambda: customers.customer_for_token(token))
