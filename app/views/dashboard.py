@@ -60,5 +60,5 @@ def weekly_download(fmt: str) -> Response:
     now = get_runtime().clock.now()
     week = weekly_review.parse_week(request.args.get("week"), today=shop_day(now))
     body, mimetype = weekly_review.render_file(weekly_review.build_review(week, now=now), fmt)
-    return Response(body, mimetype=mimetype, headers={
+    return Response(body, content_type=mimetype, headers={  # it names its charset already
         "Content-Disposition": f'attachment; filename="weekly-review-{week.label}.{fmt}"'})
