@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify, render_template
+from flask_login import current_user
 from sqlalchemy import func, select, text
 
 from app.extensions import db
@@ -40,7 +41,9 @@ def staff_sections(user: Any) -> list[tuple[str, str]]:
 
 @bp.get("/")
 def index() -> str:
-    """Show what is deployed and how much work is open."""
+    """Signed-in staff: what is deployed and how much work is open; anyone else: the two doors."""
+    if not (current_user.is_authenticated and hasattr(current_user, "has_role")):
+        return render_template("index.html", summary=None, latest=None)
     summary = {
         "definitions": db.session.execute(select(func.count(ProcessDefinition.id))).scalar(),
         "instances": db.session.execute(select(func.count(ProcessInstance.id))).scalar(),
