@@ -68,6 +68,23 @@ def diff_files(old: Mapping[str, str], new: Mapping[str, str]) -> list[FileDiff]
     return result
 
 
+def same_model(old: Mapping[str, str], new: Mapping[str, str]) -> bool:
+    """Return True when no file differs in what runs: the same files, every one "same" by element
+    (layout, whitespace and attribute order do not count) and every form the same JSON document."""
+    if set(old) != set(new):
+        return False
+    for diff in diff_files(old, new):
+        if diff.kind == "form" and diff.status == "changed":
+            try:
+                if json.loads(old[diff.path]) == json.loads(new[diff.path]):
+                    continue
+            except ValueError:
+                return False
+        if diff.status != "same":
+            return False
+    return True
+
+
 def _changed_file(path: str, kind: str, old: str, new: str) -> FileDiff:
     if kind == "form":
         return FileDiff(path, kind, "changed", _form_changes(old, new))

@@ -18,6 +18,7 @@ from app.models.studio import DRAFT_TRANSITIONS, DraftStatus, StudioDraft, Studi
 from app.services import audit, definitions
 from app.services.studio_files import check_content, check_path, decode_upload, import_path, validate
 from workflows.definitions import DEFAULT_MAX_BYTES, Problem
+from workflows.model_diff import same_model
 
 MAX_UPLOAD = DEFAULT_MAX_BYTES
 
@@ -103,6 +104,7 @@ def request_review(draft_id: int, *, actor: str, now: datetime) -> StudioDraft:
     draft = get_draft(draft_id)
     _require(draft, "request_review")
     _require_valid(draft, "asking for review")
+    _require_change(draft)
     draft.status, draft.review_requested_by, draft.review_requested_at = DraftStatus.IN_REVIEW.value, actor, now
     _record("studio.review_requested", draft, actor, now)
     return draft
@@ -125,6 +127,7 @@ def deploy(draft_id: int, *, actor: str, now: datetime) -> ProcessDefinition:
     """Deploy an approved draft as a new version; running instances stay on their own version."""
     draft = get_draft(draft_id)
     _require(draft, "deploy")
+    _require_change(draft)
     definition, created = definitions.deploy(draft.file_map(), actor=actor, now=now, approved_by=draft.approved_by,
                                              comment=f"studio draft {draft.id}: {draft.name}")
     draft.status, draft.deployed_version = DraftStatus.DEPLOYED.value, definition.version
@@ -204,6 +207,15 @@ def _require_valid(draft: StudioDraft, doing: str) -> None:
     errors = [p for p in validate(draft.file_map()) if p.severity == "error"]
     if errors:
         raise DefinitionInvalid(f"fix the {len(errors)} problem(s) in the validation list before {doing}", errors)
+
+
+def _require_change(draft: StudioDraft) -> None:
+    """Refuse a draft whose model is the one of the version it started from (the studio diff says "same")."""
+    base = _version(draft.base_version) if draft.base_version else None
+    if base is not None and same_model(base.file_map(), draft.file_map()):
+        raise Conflict(f"draft '{draft.name}' runs exactly like v{base.version}, the version it started from, so "
+                       f"there is nothing to deploy: change the process, a decision or a form first (the diff "
+                       f"against v{base.version} lists what differs)")
 
 
 def _record(event_type: str, draft: StudioDraft, actor: str, now: datetime, **extra: Any) -> None:

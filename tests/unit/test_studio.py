@@ -1,6 +1,8 @@
 """Studio drafts: save and validate, review, four eyes, deploy as a new version, audit trail."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 
@@ -112,13 +114,41 @@ def test_review_four_eyes_and_deploy_leave_running_instances_on_their_version(dr
 
 
 def test_an_edit_after_approval_withdraws_it(draft, clock) -> None:  # type: ignore[no-untyped-def]
+    _edit(draft, 'name="Review"', 'name="Review twice"')
     studio.request_review(draft.id, actor="li", now=clock.now())
     studio.approve(draft.id, actor="wang", now=clock.now())
-    _edit(draft, 'name="Review"', 'name="Check"', actor="wang")
+    _edit(draft, 'name="Review twice"', 'name="Check"', actor="wang")
     assert (draft.status, draft.approved_by) == ("draft", None)
     studio.request_review(draft.id, actor="wang", now=clock.now())
     with pytest.raises(FourEyesViolation):
         studio.approve(draft.id, actor="wang", now=clock.now())
+
+
+def test_a_draft_that_runs_like_its_base_version_is_refused_at_review_and_deploy(draft, clock) -> None:  # type: ignore[no-untyped-def]
+    # Add a task and delete it again in the modeler: the bytes differ, the model does not.
+    text = studio.file_content(draft, BPMN)
+    studio.save_file(draft.id, BPMN, text.replace("<bpmn:", "\n  <bpmn:"), actor="li", now=clock.now())
+    assert studio.file_content(draft, BPMN) != text
+    nothing = "runs exactly like v1, the version it started from, so there is nothing to deploy"
+    with pytest.raises(Conflict, match=nothing):
+        studio.request_review(draft.id, actor="li", now=clock.now())
+    assert draft.status == "draft"
+    draft.status, draft.approved_by = "approved", "wang"  # e.g. approved before this check existed
+    with pytest.raises(Conflict, match=nothing):
+        studio.deploy(draft.id, actor="li", now=clock.now())
+    assert draft.deployed_version is None
+    assert [v["version"] for v in studio_library.versions()] == [1]
+
+
+def test_a_changed_form_alone_is_something_to_deploy(draft, clock) -> None:  # type: ignore[no-untyped-def]
+    form = "bpmn/forms/leave.json"
+    studio.save_file(draft.id, form, studio.file_content(draft, form).replace("{", "{ ", 1), actor="li", now=clock.now())
+    with pytest.raises(Conflict, match="nothing to deploy"):
+        studio.request_review(draft.id, actor="li", now=clock.now())
+    data = json.loads(studio.file_content(draft, form))
+    data["title"] = "Leave request (new)"
+    studio.save_file(draft.id, form, json.dumps(data), actor="li", now=clock.now())
+    assert studio.request_review(draft.id, actor="li", now=clock.now()).status == "in_review"
 
 
 def test_library_lists_processes_with_versions_and_drafts(draft) -> None:  # type: ignore[no-untyped-def]
