@@ -14,7 +14,11 @@ from jsonschema import Draft202012Validator
 
 @dataclass(frozen=True)
 class FormProblem:
-    """One field's first failure: ``code`` is the JSON Schema keyword, ``limit`` its value in the schema."""
+    """One field's first failure: ``code`` is the JSON Schema keyword, ``limit`` its value in the schema.
+
+    For an unknown field (``additionalProperties``) ``path`` names it and ``limit`` lists the fields the
+    form takes.
+    """
 
     path: str
     code: str
@@ -34,6 +38,15 @@ def form_problems(schema: dict[str, Any], data: dict[str, Any]) -> list[FormProb
             missing = error.message.split("'")[1] if "'" in error.message else error.message
             path = f"{path}.{missing}" if path else missing
             message = "this field is required"
+        elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            # one problem per unknown field, named, with the fields the form does take (``limit``)
+            known = list((error.schema.get("properties") or {}) if isinstance(error.schema, dict) else [])
+            for extra in sorted(set(error.instance) - set(known)):
+                where = f"{path}.{extra}" if path else str(extra)
+                found.setdefault(where, FormProblem(where, "additionalProperties",
+                                                    f"unknown field; send {', '.join(known) or 'no fields'}",
+                                                    known))
+            continue
         elif error.validator == "additionalProperties":
             message = f"unexpected field: {error.message}"
         elif error.validator == "maxLength" and isinstance(error.instance, str):

@@ -37,8 +37,8 @@ def customer_message(problem: FormProblem) -> str:
     if problem.code == "maxLength" and problem.length is not None:
         return _("The text is %(count)d characters long; write at most %(max)d", count=problem.length,
                  max=problem.limit)
-    if problem.code == "additionalProperties":
-        return _("This form does not take that field; leave it out")
+    if problem.code == "additionalProperties":   # the path names the field; say which ones the form takes
+        return _("Unknown field; send only %(fields)s", fields=", ".join(problem.limit or []))
     field = ALIASES.get(problem.path, problem.path)
     text = MESSAGES.get((field, problem.code)) or MESSAGES.get((field, "*")) or OTHER
     return str(text)

@@ -113,7 +113,22 @@ def test_form_problems_name_the_failed_keyword_and_form_errors_are_unchanged() -
     by_path = {p.path: p for p in problems}
     assert by_path["a"] == FormProblem("a", "maximum", "9 is greater than the maximum of 5", 5)
     assert by_path["b"] == FormProblem("b", "maxLength", "is 4 characters; write at most 3", 3, 4)
-    assert by_path["(form)"].code == "additionalProperties"
+    assert by_path["c"] == FormProblem("c", "additionalProperties", "unknown field; send a, b", ["a", "b"])
     assert form_problems(schema, {})[0] == FormProblem("a", "required", "this field is required")
     assert form_errors(schema, {}) == {"a": "this field is required"}
     assert form_problems(schema, {"a": 1}) == [] and form_errors(schema, {"a": 1}) == {}
+
+
+def test_api_confirm_names_an_unknown_field_and_what_to_send(client, driver, make_customer, upload_dir,
+                                                             clock) -> None:
+    customer, complaint = _waiting(client, driver, make_customer)
+    header = {"Authorization": f"Bearer {customers.issue_token(customer.id, name='phone', now=clock.now())}"}
+    db.session.commit()
+    url = f"{API}/complaints/{complaint.id}/confirm"
+    english = client.post(url, json={"satisfied": True, "rating": 5}, headers=header)
+    assert english.status_code == 422
+    assert english.get_json()["errors"] == [{"field": "rating",
+                                             "message": "Unknown field; send only satisfied, csat, comment"}]
+    chinese = client.post(url, json={"satisfied": True, "rating": 5}, headers={**header, "Accept-Language": "zh-CN"})
+    assert chinese.get_json()["errors"] == [{"field": "rating", "message": "未知字段；请只发送 satisfied, csat, comment"}]
+    assert _still_open(complaint)

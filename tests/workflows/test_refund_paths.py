@@ -106,8 +106,8 @@ def test_the_form_cannot_claim_someone_else_asked(driver: ProcessDriver) -> None
     with pytest.raises(ValidationFailed) as caught:
         driver.complete(instance_id, "handle", {"outcome": "refund", "reply": "退款", "refund_amount": 10,
                                                 "requested_by": "someone-else"}, actor="xiaowang")
-    assert caught.value.fields == {"(form)": "unexpected field: Additional properties are not allowed "
-                                             "('requested_by' was unexpected)"}
+    assert list(caught.value.fields) == ["requested_by"]
+    assert caught.value.fields["requested_by"].startswith("unknown field; send ")
 
 
 def test_a_rejected_approval_goes_back_to_the_agent(driver: ProcessDriver) -> None:
