@@ -55,10 +55,13 @@ def deploy(files: Mapping[str, str], *, actor: str, now: datetime, approved_by: 
     return definition, True
 
 
-_NEWEST_VERSION = select(ProcessDefinition.id, ProcessDefinition.version, ProcessDefinition.content_hash).order_by(
-    ProcessDefinition.version.desc()).limit(1)  # built once, like every statement of the command path
-_ALL_VERSIONS = select(ProcessDefinition.id, ProcessDefinition.content_hash, ProcessDefinition.process_ids).order_by(
-    ProcessDefinition.version)
+# Built once, like every statement of the command path; on the table, not the entity: a Core
+# SELECT skips the ORM's per-execution work (about 20 instead of 45 µs on SQLite).
+_DEFINITIONS = ProcessDefinition.__table__
+_NEWEST_VERSION = select(_DEFINITIONS.c.id, _DEFINITIONS.c.version, _DEFINITIONS.c.content_hash).order_by(
+    _DEFINITIONS.c.version.desc()).limit(1)
+_ALL_VERSIONS = select(_DEFINITIONS.c.id, _DEFINITIONS.c.content_hash, _DEFINITIONS.c.process_ids).order_by(
+    _DEFINITIONS.c.version)
 
 
 def current_version_for(process_id: str) -> int:

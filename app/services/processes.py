@@ -30,8 +30,9 @@ _INSTANCES = ProcessInstance.__table__
 _SAVE_INSTANCE = update(_INSTANCES).where(_INSTANCES.c.id == bindparam("b_id"),
                                           _INSTANCES.c.version == bindparam("b_version"))
 _INSERT_INSTANCE = insert(_INSTANCES).returning(_INSTANCES.c.id)
-_TASK_BY_ID = select(HumanTask.instance_id, HumanTask.status, HumanTask.completed_by).where(
-    HumanTask.task_id == bindparam("task_id"))
+_TASKS = HumanTask.__table__  # Core columns: the SELECT skips the ORM's per-execution work
+_TASK_BY_ID = select(_TASKS.c.instance_id, _TASKS.c.status, _TASKS.c.completed_by).where(
+    _TASKS.c.task_id == bindparam("task_id"))
 
 
 def start_instance(process_id: str, data: dict[str, Any], *, actor: str | None, now: datetime,
