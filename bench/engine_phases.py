@@ -48,7 +48,7 @@ def _timed(owner: Any, name: str, label: str) -> None:
 def instrument() -> None:
     from sqlalchemy.orm import Session
 
-    from app.services import audit, definitions, processes, projections, uow
+    from app.services import audit, definitions, prepared, processes, projections, uow
     from workflows import engine, persistence, sandbox
     targets: list[tuple[Any, str, str]] = [
         (uow, "run_command", "command (all)"),
@@ -67,6 +67,7 @@ def instrument() -> None:
         (audit, "insert_events", "events: insert"),
         (processes, "_write_instance", "instance: flush+update"),
         (Session, "execute", "sql: Session.execute"),
+        (prepared, "execute", "sql: prepared writes"),
         (Session, "commit", "sql: commit"),
     ]
     for owner, name, label in targets:
