@@ -18,10 +18,10 @@ bp = Blueprint("refunds", __name__, url_prefix="/refunds")
 @bp.get("")
 @role_required("finance")
 def index() -> str:
-    """List refunds, newest first, filtered by state, provider and age."""
+    """List refunds, newest first, a page at a time, filtered by state, provider and age."""
     filters = refund_console.RefundFilter.from_args(request.args)
-    rows = refund_console.list_refunds(filters, now=get_runtime().clock.now())
-    return render_template("refunds/index.html", refunds=rows, filters=filters, providers=PROVIDERS,
+    page = refund_console.list_refunds(filters, now=get_runtime().clock.now())
+    return render_template("refunds/index.html", refunds=page.rows, page=page, filters=filters, providers=PROVIDERS,
                            states=[s.value for s in RefundState], alerts=refund_console.open_alerts())
 
 
