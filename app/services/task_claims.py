@@ -15,21 +15,39 @@ from app.errors import (Conflict, NotFound, PermissionDenied, TaskAlreadyComplet
                         ValidationFailed)
 from app.extensions import db
 from app.models import HumanTask, ProcessInstance, TaskStatus, User
-from app.services import audit, processes
+from app.services import audit, processes, staff_forms, task_work
+from app.services.complaint_facts import CUSTOMER_GROUP
 from app.services.staff import Identity, works_tasks
-from app.services.task_work import get_task
 
 OPEN = TaskStatus.OPEN.value
+MISSING = "任务不存在或已完成，返回任务列表 / This task does not exist or is already finished; go back to the task list"
+CUSTOMERS_OWN = ("此任务由客户本人在客户门户确认，员工不能代为处理 / This task is the customer's own (confirm the "
+                 "resolution and rate it in the portal); staff cannot work it")
 
 
-def ensure_may_work(who: Identity, task: HumanTask) -> None:
-    """Refuse a user who is not in the task's group, not its assignee's substitute, nor a supervisor."""
+def get_task(task_id: str) -> HumanTask:
+    """Return a task for the workspace pages, or a 404 worded for a person (the API words its own)."""
+    task = db.session.execute(select(HumanTask).where(HumanTask.task_id == task_id)).scalar_one_or_none()
+    if task is None:
+        raise NotFound(MISSING, back="tasks.index", back_label="返回任务列表 / Back to the task list")
+    return task
+
+
+def ensure_may_view(who: Identity, task: HumanTask) -> None:
+    """Refuse a user who may not open the task's page (supervisors see every task, the customer's too)."""
     if who.is_supervisor or task.candidate_group is None or task.candidate_group in who.groups:
         return
     if task.assignee in who.usernames:
         return
     raise PermissionDenied(f"this task is for group '{task.candidate_group}' and you are not in it; "
                            f"ask a supervisor to reassign it")
+
+
+def ensure_may_work(who: Identity, task: HumanTask) -> None:
+    """Refuse a user who may not view the task, and every staff member for the customer's own tasks."""
+    if task.candidate_group == CUSTOMER_GROUP:
+        raise PermissionDenied(CUSTOMERS_OWN)
+    ensure_may_view(who, task)
 
 
 def claim(task_id: str, *, who: Identity, now: datetime) -> HumanTask:
@@ -74,11 +92,15 @@ def complete(task_id: str, data: dict[str, Any], *, who: Identity, now: datetime
     if task.status == OPEN and task.assignee not in (None, *who.usernames):
         raise TaskClaimedByOther(f"already claimed by {task.assignee}; only they can complete it unless a "
                                  f"supervisor unclaims it")
+    if task.status == OPEN:   # worded for the staff page (Chinese first), not the engine's English
+        staff_forms.check_submission(task_work.task_form(task), data)
     return processes.complete_task(task_id, data, actor=who.username, now=now)
 
 
 def _open(task_id: str, verb: str) -> HumanTask:
     task = get_task(task_id)
+    if task.candidate_group == CUSTOMER_GROUP:
+        raise PermissionDenied(CUSTOMERS_OWN)
     if task.status != OPEN:
         raise TaskAlreadyCompleted(f"this task was already {task.status}; there is nothing to {verb}")
     return task

@@ -16,15 +16,20 @@ from app.classification.taxonomy import CATEGORIES, EMOTIONS
 from app.errors import PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.models import GROUPS, Customer, HumanTask, TaskStatus, TaskWorkload
+from app.services.complaint_facts import CUSTOMER_GROUP
 from app.services.staff import Identity
+from app.services.task_work import STAFF_WORK
 
 PAGE_SIZE = 25
 OPEN = TaskStatus.OPEN.value
+# The customer's own tasks (confirm the resolution) are worked in the portal, never by staff: no staff list
+# shows them and no staff workload counts them (the task page still shows a supervisor the complaint waits).
+STAFF_WORKLOAD = TaskWorkload.candidate_group != CUSTOMER_GROUP
 LISTS: dict[str, Callable[[Identity], ColumnElement[bool]]] = {
-    "mine": lambda who: (HumanTask.assignee.in_(who.usernames)) & (HumanTask.status == OPEN),
+    "mine": lambda who: (HumanTask.assignee.in_(who.usernames)) & (HumanTask.status == OPEN) & STAFF_WORK,
     "queue": lambda who: (HumanTask.candidate_group.in_(who.groups)) & (HumanTask.status == OPEN)
-    & HumanTask.assignee.is_(None),
-    "team": lambda who: HumanTask.status == OPEN,
+    & HumanTask.assignee.is_(None) & STAFF_WORK,
+    "team": lambda who: (HumanTask.status == OPEN) & STAFF_WORK,
     "done": lambda who: (HumanTask.completed_by == who.username)
     & (HumanTask.status == TaskStatus.COMPLETED.value),
 }
@@ -219,7 +224,7 @@ def supervisor_overview(*, now: datetime, near: timedelta = timedelta(hours=1), 
     Breaches are two range reads of the (status, due_at, id) index with a LIMIT; workloads come
     from ``task_workload``, which database triggers keep exact, so nothing counts open tasks here.
     """
-    due = select(HumanTask).where(HumanTask.status == OPEN).order_by(HumanTask.due_at, HumanTask.id).limit(limit)
+    due = select(HumanTask).where(HumanTask.status == OPEN, STAFF_WORK).order_by(HumanTask.due_at, HumanTask.id).limit(limit)
     breached = db.session.execute(due.where(HumanTask.due_at <= now))
     soon = db.session.execute(due.where(HumanTask.due_at > now, HumanTask.due_at <= now + near))
     return Overview(list(breached.scalars()), list(soon.scalars()), workload_per_agent(), workload_per_group(), limit,
@@ -229,7 +234,7 @@ def supervisor_overview(*, now: datetime, near: timedelta = timedelta(hours=1), 
 def workload_per_agent() -> list[tuple[str, int]]:
     """Return (agent, open tasks claimed by them), busiest first."""
     total = func.sum(TaskWorkload.open_count)
-    rows = db.session.execute(select(TaskWorkload.assignee, total).where(TaskWorkload.assignee != "")
+    rows = db.session.execute(select(TaskWorkload.assignee, total).where(TaskWorkload.assignee != "", STAFF_WORKLOAD)
                               .group_by(TaskWorkload.assignee).having(total > 0)
                               .order_by(total.desc(), TaskWorkload.assignee))
     return [(agent, int(n)) for agent, n in rows]
@@ -239,7 +244,7 @@ def workload_per_group() -> list[tuple[str, int, int]]:
     """Return (group, open tasks, of which unclaimed) per group; '-' for tasks without a group."""
     total = func.sum(TaskWorkload.open_count)
     unclaimed = func.sum(case((TaskWorkload.assignee == "", TaskWorkload.open_count), else_=0))
-    rows = db.session.execute(select(TaskWorkload.candidate_group, total, unclaimed)
+    rows = db.session.execute(select(TaskWorkload.candidate_group, total, unclaimed).where(STAFF_WORKLOAD)
                               .group_by(TaskWorkload.candidate_group).having(total > 0)
                               .order_by(TaskWorkload.candidate_group))
     return [(group or "-", int(n), int(u)) for group, n, u in rows]

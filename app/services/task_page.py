@@ -15,6 +15,7 @@ from app.models import (Complaint, Customer, ProcessEvent, ProcessInstance, Repl
                         User)
 from app.models.task import HumanTask
 from app.services import classification, staff, task_work
+from app.services.complaint_facts import CUSTOMER_GROUP
 from app.services.instance_queries import instance_data
 from app.services.staff import Identity
 
@@ -128,8 +129,10 @@ def page_context(task: HumanTask, *, who: Identity, now: datetime) -> dict[str, 
     """Return what the task page renders for one task."""
     data, complaint, values = _template_values(task, now=now)
     customer = db.session.get(Customer, complaint.customer_id) if complaint else None
+    customers_own = task.candidate_group == CUSTOMER_GROUP   # seen by supervisors, never worked by staff
     return {"task": task, "data": data, "complaint": complaint, "customer": customer, "values": values,
-            "earlier": _earlier(complaint), "fields": form_fields(task_work.task_form(task)),
+            "earlier": _earlier(complaint), "customers_own": customers_own,
+            "fields": [] if customers_own else form_fields(task_work.task_form(task)),
             "timeline": _timeline(task.instance_id), "comments": _comments(task.instance_id),
             "templates": templates_for(task.category), "four_eyes": _four_eyes(task, who),
             "confidence": (data.get("classification") or {}).get("category_confidence"),

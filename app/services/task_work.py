@@ -15,8 +15,15 @@ from app.errors import Conflict, NotFound, PermissionDenied, TaskAlreadyComplete
 from app.extensions import db
 from app.models import HumanTask, ProcessInstance, TaskStatus, User
 from app.services import audit, definitions, processes
+from app.services.complaint_facts import CUSTOMER_GROUP
 
 OVERSEERS = ("supervisor", "auditor")  # may list every task
+
+
+# The customer's own tasks (confirm the resolution) are answered in the portal or the customer API, never by staff.
+STAFF_WORK = or_(HumanTask.candidate_group.is_(None), HumanTask.candidate_group != CUSTOMER_GROUP)
+CUSTOMERS_OWN = ("this task is the customer's own (they confirm the resolution and rate it in the portal or "
+                 "the customer API); staff cannot claim or complete it")
 
 
 def _worked_by(user: User) -> ColumnElement[bool]:
@@ -38,7 +45,7 @@ def list_tasks(user: User, *, scope: str = "available", status: str = TaskStatus
     if scope == "all" and not any(user.has_role(role) for role in OVERSEERS):
         raise PermissionDenied("only supervisors and auditors may list every task; use scope=available, "
                                "mine or groups")
-    query = select(HumanTask).where(SCOPES[scope](user), HumanTask.status == status)
+    query = select(HumanTask).where(SCOPES[scope](user), HumanTask.status == status, STAFF_WORK)
     if instance_id is not None:
         query = query.where(HumanTask.instance_id == instance_id)
     query = query.order_by(HumanTask.priority, HumanTask.created_at, HumanTask.id).limit(limit).offset(offset)
@@ -61,7 +68,9 @@ def task_form(task: HumanTask) -> dict[str, Any] | None:
 
 
 def ensure_may_work(user: User, task: HumanTask) -> None:
-    """Refuse a user who is neither in the task's group nor a supervisor."""
+    """Refuse a user who is neither in the task's group nor a supervisor, and everyone for the customer's tasks."""
+    if task.candidate_group == CUSTOMER_GROUP:
+        raise PermissionDenied(CUSTOMERS_OWN)
     if user.has_role("supervisor") or task.candidate_group is None or task.candidate_group in user.groups:
         return
     raise PermissionDenied(f"this task is for group '{task.candidate_group}' and you are not in it; "

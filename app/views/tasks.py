@@ -39,8 +39,8 @@ def index() -> str:
 @role_required(*STAFF)
 def show(task_id: str) -> str:
     """Show a task with its complaint, timeline, form, reply templates and comments."""
-    who, now, task = _who(), get_runtime().clock.now(), task_work.get_task(task_id)
-    task_claims.ensure_may_work(who, task)
+    who, now, task = _who(), get_runtime().clock.now(), task_claims.get_task(task_id)
+    task_claims.ensure_may_view(who, task)
     context = task_page.page_context(task, who=who, now=now)
     chosen = next((t for t in context["templates"] if str(t.id) == request.args.get("template")), None)
     reply = task_page.fill_template(chosen, context["values"]) if chosen else ""
@@ -52,7 +52,7 @@ def show(task_id: str) -> str:
 @role_required(*STAFF)
 def reply_template(task_id: str) -> Response:
     """Return a reply template filled in for this task as JSON (the page inserts it without a reload)."""
-    who, now, task = _who(), get_runtime().clock.now(), task_work.get_task(task_id)
+    who, now, task = _who(), get_runtime().clock.now(), task_claims.get_task(task_id)
     task_claims.ensure_may_work(who, task)
     template, text = task_page.reply_from_template(task, request.args.get("template", ""), now=now)
     response = jsonify({"template_id": template.id, "name": template.name, "text": text})
@@ -64,7 +64,7 @@ def reply_template(task_id: str) -> Response:
 @role_required(*STAFF)
 def complete(task_id: str) -> Response | tuple[str, int]:
     """Submit the task's form; wrong fields come back with a message each."""
-    who, now, task = _who(), get_runtime().clock.now(), task_work.get_task(task_id)
+    who, now, task = _who(), get_runtime().clock.now(), task_claims.get_task(task_id)
     data = task_page.parse_submission(task_work.task_form(task), request.form.to_dict())
     try:
         run_command(lambda: task_claims.complete(task_id, data, who=who, now=now))
@@ -113,8 +113,8 @@ def reassign(task_id: str) -> Response:
 @role_required(*STAFF)
 def comment(task_id: str) -> Response:
     """Add an internal comment to the task's complaint."""
-    who, now, task = _who(), get_runtime().clock.now(), task_work.get_task(task_id)
-    task_claims.ensure_may_work(who, task)
+    who, now, task = _who(), get_runtime().clock.now(), task_claims.get_task(task_id)
+    task_claims.ensure_may_view(who, task)
     run_command(lambda: task_page.add_comment(task.instance_id, request.form.get("body", ""),
                                               author=who.username, now=now))
     return redirect(url_for("tasks.show", task_id=task_id))
@@ -124,7 +124,7 @@ def comment(task_id: str) -> Response:
 @role_required(*STAFF)
 def correct(task_id: str) -> Response:
     """Record the right category and emotion for the complaint (feeds retraining)."""
-    who, now, task = _who(), get_runtime().clock.now(), task_work.get_task(task_id)
+    who, now, task = _who(), get_runtime().clock.now(), task_claims.get_task(task_id)
     task_claims.ensure_may_work(who, task)
     run_command(lambda: task_page.correct_classification(
         task, request.form.get("category", ""), request.form.get("emotion", ""), who=who, now=now))
