@@ -1,4 +1,4 @@
-"""The landing page and the health check."""
+"""The landing page, the health check, and the label filters staff templates share."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 
 from app.extensions import db
 from app.models import HumanTask, Job, JobStatus, ProcessDefinition, ProcessInstance, TaskStatus
+from app.services import labels
 
 bp = Blueprint("main", __name__)
 
@@ -37,6 +38,12 @@ def staff_sections(user: Any) -> list[tuple[str, str]]:
         return []
     return [(endpoint, label) for endpoint, label, roles in STAFF_SECTIONS
             if any(user.has_role(role) for role in roles)]
+
+
+# Codes as words in every template: {{ t.category|category_label }}, {{ e.type|event_words }}.
+bp.add_app_template_filter(labels.category_label, "category_label")
+bp.add_app_template_filter(labels.emotion_label, "emotion_label")
+bp.add_app_template_filter(labels.event_words, "event_words")
 
 
 @bp.get("/")

@@ -38,7 +38,7 @@ def test_the_page_shows_the_photos_and_correct_it_stores_a_label_for_retraining(
     page = client.get(f"/tasks/{task.task_id}").get_data(as_text=True)
     assert f'src="/complaints/{complaint.id}/photos/{complaint.attachments[0].id}"' in page
     assert '<option value="product.quality" selected>' in page  # "correct it" offers the 13 categories
-    assert "emotion calm" in page and "(93% confidence 置信度)" in page  # the classification and its confidence
+    assert "emotion 情绪 平静" in page and "(93% confidence 置信度)" in page  # the classification (labels) and its confidence
     answer = client.post(f"/tasks/{task.task_id}/correct", data={"csrf_token": csrf(page),
                                                                  "category": "delivery.damaged", "emotion": "angry"})
     assert answer.status_code == 302
