@@ -34,11 +34,10 @@ translations: $(STAMP)
 translations-compile: $(STAMP)
 	$(BIN)/pybabel compile -d app/translations --statistics
 
+# One process (app/commands/setup.py): db upgrade heads, bpmn deploy, ml train --if-missing, demo load,
+# each skipping fast when nothing changed (the individual commands still exist).
 setup: install
-	$(FLASK) db upgrade heads
-	$(FLASK) bpmn deploy --actor setup
-	$(FLASK) ml train --if-missing
-	$(FLASK) demo load
+	$(FLASK) setup
 
 run: setup
 	@# The sandbox payment gateway on :5001 (skipped when something already answers there).

@@ -22,3 +22,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(dashboard.cli)
     from app.commands import complaints
     app.cli.add_command(complaints.cli)
+    from app.commands import setup
+    app.cli.add_command(setup.setup_command)
