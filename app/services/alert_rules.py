@@ -20,6 +20,7 @@ from app.models.complaint import Complaint
 from app.models.payment import PaymentAlert, Refund
 from app.payments.states import RefundState
 from app.services.complaint_facts import shop_day
+from app.services.task_work import STAFF_WORK
 
 EVIDENCE_LIMIT = 200  # ids kept per alert; the count is always exact
 
@@ -125,8 +126,9 @@ def _task_evidence(task: HumanTask) -> dict[str, Any]:
 
 
 def _open_tasks(*criteria: Any) -> list[HumanTask]:
+    """Open staff tasks with an SLA (the customer's own confirmation window is not a staff SLA)."""
     return list(db.session.execute(select(HumanTask).where(
-        HumanTask.status == TaskStatus.OPEN.value, HumanTask.due_at.is_not(None), *criteria)
+        HumanTask.status == TaskStatus.OPEN.value, HumanTask.due_at.is_not(None), STAFF_WORK, *criteria)
         .order_by(HumanTask.due_at)).scalars())
 
 

@@ -127,6 +127,16 @@ def test_sla_warning_then_breach_then_cleared_when_done(driver: Any, clock: Any)
     assert breached.id in _run(clock).resolved
 
 
+def test_the_customers_confirmation_window_is_not_a_staff_sla(driver: Any, clock: Any) -> None:
+    instance_id = driver.start()
+    driver.complete(instance_id, "handle", {"outcome": "reply", "reply": "已处理"}, actor="xiaowang")
+    [confirm] = driver.open_tasks(instance_id)
+    assert confirm.candidate_group == "customer" and confirm.due_at is not None
+    clock.set(confirm.due_at - timedelta(minutes=10))
+    _run(clock)
+    assert _alerts("sla_due_soon") == [] and _alerts("sla_breached") == []
+
+
 def test_refund_unknown_after_the_threshold_linked_to_payment_alerts(seeder: Any, clock: Any) -> None:
     complaint = seeder.complaint(clock.now() - timedelta(hours=1))
     refund = seeder.refund(complaint, "50.00", state=RefundState.UNKNOWN.value)
