@@ -228,7 +228,7 @@ def real_payments(driver: ProcessDriver, app):  # type: ignore[no-untyped-def]
     return driver
 
 
-def test_team_lead_refund_is_paid_through_the_sandbox_gateway(real_payments: ProcessDriver, paid) -> None:  # type: ignore[no-untyped-def]
+def test_team_lead_refund_is_paid_through_the_sandbox_gateway(real_payments: ProcessDriver, paid) -> None:  # noqa: F811  # type: ignore[no-untyped-def]
     driver = real_payments
     payment = paid(amount="120.00")
     instance_id = _refund(driver, 80.0, payment_id=payment.id, complaint_id="C-2001")
