@@ -24,7 +24,9 @@ from app import create_app
 from app.clock import FrozenClock
 from app.extensions import db
 from config import TestingConfig
+from tests.support.complaints import ProcessDriver
 from tests.support.engine import EngineHarness
+from tests.support.staff import add_staff
 from workflows.engine import SandboxEnvironment
 from workflows.sandbox import ExpressionEvaluator, ScriptRunner
 
@@ -145,3 +147,19 @@ def committed_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Fl
         db.session.remove()
         db.engine.dispose()
     database.drop()
+
+
+@pytest.fixture
+def driver(app: Flask, db_session: scoped_session, clock: FrozenClock) -> Iterator[ProcessDriver]:
+    """The seed processes deployed, with a deterministic classifier."""
+    processes = ProcessDriver(app, clock)
+    yield processes
+    processes.restore()
+
+
+@pytest.fixture
+def make_staff(db_session: scoped_session, clock: FrozenClock):  # type: ignore[no-untyped-def]
+    """Create a staff member: ``make_staff(username, roles=None, groups=None)`` (password tests.support.staff.PASSWORD)."""
+    def make(username: str, roles: list[str] | None = None, groups: list[str] | None = None):  # type: ignore[no-untyped-def]
+        return add_staff(username, roles, groups, now=clock.now())
+    return make

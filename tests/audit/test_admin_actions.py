@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from app.extensions import db
@@ -12,13 +11,6 @@ from app.models import ProcessEvent, User
 from app.services import api_tokens, audit, processes, task_claims, task_work
 from app.services.staff import Identity
 from tests.support.complaints import ProcessDriver
-
-
-@pytest.fixture
-def driver(app, db_session, clock) -> Iterator[ProcessDriver]:  # type: ignore[no-untyped-def]
-    processes = ProcessDriver(app, clock)
-    yield processes
-    processes.restore()
 
 
 def _system(event_type: str) -> list[tuple[str | None, dict[str, Any]]]:

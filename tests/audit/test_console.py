@@ -5,7 +5,6 @@ import csv
 import io
 import json
 import re
-from typing import Iterator
 
 import pytest
 
@@ -25,13 +24,6 @@ def _sign_in(client, name: str) -> None:  # type: ignore[no-untyped-def]
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     client.post("/login", data={"username": name, "password": "correct horse", "csrf_token": token})
-
-
-@pytest.fixture
-def driver(app, db_session, clock) -> Iterator[ProcessDriver]:  # type: ignore[no-untyped-def]
-    processes = ProcessDriver(app, clock)
-    yield processes
-    processes.restore()
 
 
 @pytest.fixture

@@ -1,20 +1,12 @@
 """The diagram at step N: the pinned BPMN file, steps with path, tokens and data, auditor only."""
 from __future__ import annotations
 
-from typing import Iterator
 
 import pytest
 
 from app.services import audit_diagram
 from tests.audit.test_console import _sign_in, _user
 from tests.support.complaints import ProcessDriver
-
-
-@pytest.fixture
-def driver(app, db_session, clock) -> Iterator[ProcessDriver]:  # type: ignore[no-untyped-def]
-    processes = ProcessDriver(app, clock)
-    yield processes
-    processes.restore()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Iterator
 
 import pytest
 
@@ -13,13 +12,6 @@ from tests.audit.test_console import _sign_in, _user
 from tests.support.complaints import ProcessDriver
 
 REPLY = {"outcome": "reply", "reply": "您好"}
-
-
-@pytest.fixture
-def driver(app, db_session, clock) -> Iterator[ProcessDriver]:  # type: ignore[no-untyped-def]
-    processes = ProcessDriver(app, clock)
-    yield processes
-    processes.restore()
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Personal data stays out of hashed payloads; unmasked only for AUDIT_UNMASKED_ROLES; erasure keeps the chain intact."""
 from __future__ import annotations
 
-from typing import Iterator
 
 import pytest
 from sqlalchemy import select
@@ -14,13 +13,6 @@ from tests.audit.test_console import _sign_in, _user
 from tests.support.complaints import ProcessDriver
 
 PHONE = "13800138000"
-
-
-@pytest.fixture
-def driver(app, db_session, clock) -> Iterator[ProcessDriver]:  # type: ignore[no-untyped-def]
-    processes = ProcessDriver(app, clock)
-    yield processes
-    processes.restore()
 
 
 @pytest.fixture

@@ -16,15 +16,6 @@ from app.models.customer import Customer
 from app.models.order import Order
 from app.services import orders
 from tests.customer.fake_shop import shop  # noqa: F401  (the fake shop's order API, a shared fixture)
-from tests.support.complaints import ProcessDriver
-
-
-@pytest.fixture
-def driver(app: Flask, db_session: Any, clock: Any) -> Iterator[ProcessDriver]:
-    """The seed processes deployed, with a deterministic classifier."""
-    processes = ProcessDriver(app, clock)
-    yield processes
-    processes.restore()
 
 
 @pytest.fixture

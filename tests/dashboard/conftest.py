@@ -1,51 +1,19 @@
 """Dashboard fixtures: the seed processes, staff who sign in, and seeded complaints with known facts."""
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
-from flask import Flask
-from flask.testing import FlaskClient
 
 from app.extensions import db
-from app.models import Payment, Refund, User
+from app.models import Payment, Refund
 from app.models.complaint import Complaint
 from app.models.customer import Customer
 from app.models.order import Order
 from app.services import complaint_facts
-from tests.support.complaints import ProcessDriver
-
-PASSWORD = "correct horse"
-
-
-@pytest.fixture
-def driver(app: Flask, db_session: Any, clock: Any) -> Iterator[ProcessDriver]:
-    """The seed processes deployed, with a deterministic classifier."""
-    processes = ProcessDriver(app, clock)
-    yield processes
-    processes.restore()
-
-
-@pytest.fixture
-def make_staff(db_session: Any, clock: Any) -> Callable[..., User]:
-    """Create a staff member with roles."""
-    def make(username: str, roles: list[str]) -> User:
-        user = User(username=username, display_name=username.title(), roles=roles, groups=[], created_at=clock.now())
-        user.set_password(PASSWORD)
-        db.session.add(user)
-        db.session.commit()
-        return user
-    return make
-
-
-def sign_in(client: FlaskClient, username: str) -> None:
-    """Sign in through the login form."""
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+from tests.support.staff import PASSWORD, sign_in  # noqa: F401  (used by the tests of this folder)
 
 
 class Seeder:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 from sqlalchemy import select
@@ -31,13 +31,6 @@ def _scenarios() -> list[Any]:
             if name.startswith("test_") and list(inspect.signature(function).parameters) == ["driver"]:
                 found.append(pytest.param(function, id=f"{module.__name__.rsplit('_', 2)[-2]}:{name[5:]}"))
     return found
-
-
-@pytest.fixture
-def driver(app, db_session, clock) -> Iterator[ProcessDriver]:  # type: ignore[no-untyped-def]
-    processes = ProcessDriver(app, clock)
-    yield processes
-    processes.restore()
 
 
 def _instances() -> list[int]:
