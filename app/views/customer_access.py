@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from flask import Response, current_app, redirect, request, session, url_for
 
 from app.models.customer import Customer
+from app.views.access import add_security_headers
 from app.services import customers
 
 SESSION_KEY = "customer_id"
@@ -61,11 +62,7 @@ def safe_next(target: str | None, default: str) -> str:
 
 def security_headers(response: Response) -> Response:
     """Add the customer pages' security headers (CSP without inline scripts, nosniff, no framing)."""
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response
+    return add_security_headers(response, CSP)
 
 
 def limit(setting: str) -> Callable[[], str]:

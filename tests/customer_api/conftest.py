@@ -8,7 +8,7 @@ import pytest
 from app.extensions import db
 from app.models.customer import Customer
 from app.services import customers
-from tests.customer.conftest import driver, make_customer, shop, upload_dir  # noqa: F401  (shared fixtures)
+from tests.customer.conftest import make_customer, shop, upload_dir  # noqa: F401  (shared fixtures)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models.knowledge import KbArticle, KnowledgeCase
 from app.services import knowledge
 from tests.dashboard.conftest import Seeder, seeder  # noqa: F401
-from tests.workspace.conftest import csrf, driver, make_staff, sign_in  # noqa: F401
+from tests.workspace.conftest import csrf, sign_in  # noqa: F401
 
 
 @pytest.fixture
