@@ -13,26 +13,21 @@ import _paths  # noqa: F401  (first: fixes sys.path for bench scripts)
 import argparse  # noqa: E402
 import importlib.util  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 
-from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from app import create_app  # noqa: E402
-from app.clock import FrozenClock  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models.alert import Alert  # noqa: E402
 from app.services import alerts  # noqa: E402
 from app.services.alert_rules import RULES, AlertSettings  # noqa: E402
-from config import TestingConfig  # noqa: E402
+from bench._common import bench_app, timed  # noqa: E402
 
-# bench/dashboard.py's fill and timing (loaded by path: bench/ is kept off sys.path on purpose)
+# bench/dashboard.py's fill (loaded by path: bench/ is kept off sys.path on purpose)
 _spec = importlib.util.spec_from_file_location("bench_dashboard", _paths.HERE / "dashboard.py")
 _dashboard = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
 _spec.loader.exec_module(_dashboard)  # type: ignore[union-attr]
-fill, timed = _dashboard.fill, _dashboard.timed
+fill = _dashboard.fill
 
 
 def main() -> None:
@@ -40,11 +35,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000, help="complaints")
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/alerts.db"
-    clock = FrozenClock()
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, CLOCK=clock, INSTANCE_DIR=tempfile.mkdtemp())
+    app, clock = bench_app("alerts")
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
     with app.app_context():
-        upgrade(revision="heads")
         started = time.perf_counter()
         fill(args.n, clock.now())
         filled = time.perf_counter() - started

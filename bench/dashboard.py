@@ -15,10 +15,8 @@ import _paths  # noqa: F401  (first: fixes sys.path for bench scripts)
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import random  # noqa: E402
 import shutil  # noqa: E402
-import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from datetime import timedelta  # noqa: E402
@@ -26,12 +24,9 @@ from decimal import Decimal  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
 from typing import Any, Callable  # noqa: E402
 
-from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
-from app import create_app  # noqa: E402
 from app.classification.taxonomy import CATEGORIES  # noqa: E402
-from app.clock import FrozenClock  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import ComplaintDaily, ComplaintTopDaily, Payment, Refund, RefundDaily  # noqa: E402
 from app.models.complaint import Complaint  # noqa: E402
@@ -40,7 +35,7 @@ from app.models.dashboard import ROLLUP_MEASURES  # noqa: E402
 from app.models.order import Order  # noqa: E402
 from app.services import complaint_facts, dashboard  # noqa: E402
 from app.services.dashboard import DashboardFilter  # noqa: E402
-from config import TestingConfig  # noqa: E402
+from bench._common import bench_app, timed  # noqa: E402
 
 BATCH, ORDERS, DAYS = 20_000, 1_000, 365
 GROUP_OF = {"product": "tier1-product", "delivery": "tier1-logistics", "order": "tier1-billing",
@@ -137,18 +132,6 @@ def fill(n: int, now: Any) -> None:
         db.session.commit()
 
 
-def timed(run: Callable[[], Any], runs: int) -> dict[str, float]:
-    """Return p50 and p95 (nearest rank) in milliseconds of ``runs`` runs after one warm-up."""
-    run()
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    p95 = samples[max(0, -(-95 * runs // 100) - 1)]
-    return {"p50_ms": round(statistics.median(samples), 1), "p95_ms": round(p95, 1)}
-
 
 def charts(now: Any) -> dict[str, Callable[[DashboardFilter], Any]]:
     return {"trend_day": lambda f: dashboard.volume_trend(f, "day"),
@@ -164,11 +147,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15, help="timed runs per chart and filter")
     args = parser.parse_args()
     scratch = tempfile.mkdtemp()
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{scratch}/dashboard.db"
-    clock = FrozenClock()
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, CLOCK=clock, INSTANCE_DIR=scratch)
+    app, clock = bench_app("dashboard", scratch=scratch)
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
     with app.app_context():
-        upgrade(revision="heads")
         started = time.perf_counter()
         fill(args.n, clock.now())
         filled = time.perf_counter() - started

@@ -14,24 +14,18 @@ import _paths  # noqa: F401  (first: fixes sys.path for bench scripts)
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import random  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from datetime import timedelta  # noqa: E402
-from typing import Any, Callable  # noqa: E402
+from typing import Any  # noqa: E402
 
-from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
-from app import create_app  # noqa: E402
-from app.clock import FrozenClock  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models.knowledge import KbArticle, KnowledgeCase  # noqa: E402
 from app.services import kb_suggestions  # noqa: E402
 from app.services.kb_search import search  # noqa: E402
-from config import TestingConfig  # noqa: E402
+from bench._common import bench_app, timed  # noqa: E402
 
 BATCH, QUERIES, ARTICLES = 20_000, 50, 500
 PHRASES = ("快递一直没到", "包装破损严重", "商品有质量问题", "申请退款", "发错了颜色", "缺斤少两", "价格降了要求保价",
@@ -61,36 +55,24 @@ def fill(n: int, now: Any) -> None:
     db.session.commit()
 
 
-def timed(run: Callable[[], Any]) -> dict[str, float]:
-    """Return p50 and p95 in milliseconds of ``QUERIES`` runs."""
-    samples = []
-    for _ in range(QUERIES):
-        started = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - started) * 1000)
-    cuts = statistics.quantiles(samples, n=100)
-    return {"p50_ms": round(cuts[49], 2), "p95_ms": round(cuts[94], 2)}
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200_000, help="archived cases")
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/kb.db"
-    clock = FrozenClock()
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, CLOCK=clock, INSTANCE_DIR=tempfile.mkdtemp())
+    app, clock = bench_app("kb")
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
     with app.app_context():
-        upgrade(revision="heads")
         started = time.perf_counter()
         fill(args.n, clock.now())
         filled = time.perf_counter() - started
         results = {
-            "zh_trigram": timed(lambda: search("空气炸锅不加热", limit=10)),
-            "zh_two_chars": timed(lambda: search("裂纹", limit=10)),
-            "english": timed(lambda: search("damaged parcel", limit=10)),
-            "customer_suggestion": timed(lambda: kb_suggestions.for_customer("收到的杯子有裂纹，要求退款", None)),
+            "zh_trigram": timed(lambda: search("空气炸锅不加热", limit=10), QUERIES),
+            "zh_two_chars": timed(lambda: search("裂纹", limit=10), QUERIES),
+            "english": timed(lambda: search("damaged parcel", limit=10), QUERIES),
+            "customer_suggestion": timed(lambda: kb_suggestions.for_customer("收到的杯子有裂纹，要求退款", None), QUERIES),
             "task_cases": timed(lambda: search("收到的杯子有裂纹，要求退款", kinds=("case",), published_only=False,
-                                               limit=5, min_score=2)),
+                                               limit=5, min_score=2), QUERIES),
         }
         db.session.remove()
     print(f"filled {args.n} cases and {ARTICLES} articles in {filled:.1f} s on {url.split(':')[0]}")

@@ -12,25 +12,20 @@ from __future__ import annotations
 import _paths  # noqa: F401  (first: fixes sys.path for bench scripts)
 
 import argparse  # noqa: E402
+import itertools  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import random  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from datetime import timedelta  # noqa: E402
-from typing import Any, Callable  # noqa: E402
+from typing import Any  # noqa: E402
 
-from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
-from app import create_app  # noqa: E402
-from app.clock import FrozenClock  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import GROUPS, HumanTask, ProcessDefinition, ProcessInstance  # noqa: E402
 from app.services import task_lists  # noqa: E402
 from app.services.staff import Identity  # noqa: E402
-from config import TestingConfig  # noqa: E402
+from bench._common import bench_app, timed  # noqa: E402
 
 BATCH, QUERIES, AGENTS = 20_000, 200, 200
 CATEGORIES = ("product.quality", "logistics.lost", "billing.charge", "service.attitude")
@@ -72,36 +67,25 @@ def fill(n: int, now: Any) -> None:
     db.session.commit()
 
 
-def timed(run: Callable[[int], Any]) -> dict[str, float]:
-    """Return p50 and p95 in milliseconds of ``QUERIES`` runs."""
-    samples = []
-    for k in range(QUERIES):
-        started = time.perf_counter()
-        run(k)
-        samples.append((time.perf_counter() - started) * 1000)
-    cuts = statistics.quantiles(samples, n=100)
-    return {"p50_ms": round(cuts[49], 2), "p95_ms": round(cuts[94], 2)}
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="complaints (one task each)")
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/tasklist.db"
-    clock = FrozenClock()
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, CLOCK=clock, INSTANCE_DIR=tempfile.mkdtemp())
+    app, clock = bench_app("tasklist")
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
     with app.app_context():
-        upgrade(revision="heads")
         started = time.perf_counter()
         fill(args.n, clock.now())
         filled = time.perf_counter() - started
         agent = lambda k: Identity(f"agent{k % AGENTS}", (f"agent{k % AGENTS}",), (GROUPS[k % 5],), False)  # noqa: E731
+        turn = itertools.count()  # each timed call asks as the next agent
         results = {
-            "group_queue": timed(lambda k: task_lists.list_tasks(agent(k), task_lists.TaskQuery("queue"))),
-            "group_queue_by_due": timed(lambda k: task_lists.list_tasks(agent(k), task_lists.TaskQuery(
-                "queue", sort="due"))),
-            "my_tasks": timed(lambda k: task_lists.list_tasks(agent(k), task_lists.TaskQuery("mine"))),
-            "supervisor": timed(lambda k: task_lists.supervisor_overview(now=clock.now())),
+            "group_queue": timed(lambda: task_lists.list_tasks(agent(next(turn)), task_lists.TaskQuery("queue")), QUERIES),
+            "group_queue_by_due": timed(lambda: task_lists.list_tasks(agent(next(turn)), task_lists.TaskQuery(
+                "queue", sort="due")), QUERIES),
+            "my_tasks": timed(lambda: task_lists.list_tasks(agent(next(turn)), task_lists.TaskQuery("mine")), QUERIES),
+            "supervisor": timed(lambda: task_lists.supervisor_overview(now=clock.now()), QUERIES),
         }
         db.session.remove()
     print(f"filled {args.n} complaints' tasks in {filled:.1f} s on {url.split(':')[0]}")
