@@ -4,12 +4,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.errors import NotFound
 from app.extensions import db
-from app.models import HumanTask, ProcessDefinition, ProcessInstance, TaskStatus
+from app.models import HumanTask, Job, JobStatus, ProcessDefinition, ProcessInstance, TaskStatus
 from app.services import processes
+from app.services.task_work import STAFF_WORK
 from workflows.persistence import to_jsonable
 
 
@@ -50,3 +51,20 @@ def instance_data(instance: ProcessInstance, *, now: datetime) -> dict[str, Any]
         return {}
     data = to_jsonable(processes.load_execution(instance, now=now).data)
     return data if isinstance(data, dict) else {}
+
+
+def system_summary() -> tuple[dict[str, int], ProcessDefinition | None]:
+    """Return the landing page's counts (versions, instances, open staff tasks, queued jobs) and the newest version."""
+    def count(query: Any) -> int:
+        return int(db.session.execute(query).scalar() or 0)
+
+    summary = {
+        "definitions": count(select(func.count(ProcessDefinition.id))),
+        "instances": count(select(func.count(ProcessInstance.id))),
+        "open_tasks": count(select(func.count(HumanTask.id))
+                            .where(HumanTask.status == TaskStatus.OPEN.value, STAFF_WORK)),
+        "queued_jobs": count(select(func.count(Job.id)).where(Job.status == JobStatus.QUEUED.value)),
+    }
+    latest = db.session.execute(select(ProcessDefinition).order_by(ProcessDefinition.version.desc())
+                                .limit(1)).scalar_one_or_none()
+    return summary, latest

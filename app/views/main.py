@@ -5,11 +5,10 @@ from typing import Any
 
 from flask import Blueprint, jsonify, render_template
 from flask_login import current_user
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from app.extensions import db
-from app.models import HumanTask, Job, JobStatus, ProcessDefinition, ProcessInstance, TaskStatus
-from app.services import labels
+from app.services import instance_queries, labels
 
 bp = Blueprint("main", __name__)
 
@@ -51,16 +50,7 @@ def index() -> str:
     """Signed-in staff: what is deployed and how much work is open; anyone else: the two doors."""
     if not (current_user.is_authenticated and hasattr(current_user, "has_role")):
         return render_template("index.html", summary=None, latest=None)
-    summary = {
-        "definitions": db.session.execute(select(func.count(ProcessDefinition.id))).scalar(),
-        "instances": db.session.execute(select(func.count(ProcessInstance.id))).scalar(),
-        "open_tasks": db.session.execute(select(func.count(HumanTask.id))
-                                         .where(HumanTask.status == TaskStatus.OPEN.value)).scalar(),
-        "queued_jobs": db.session.execute(select(func.count(Job.id))
-                                          .where(Job.status == JobStatus.QUEUED.value)).scalar(),
-    }
-    latest = db.session.execute(select(ProcessDefinition).order_by(ProcessDefinition.version.desc())
-                                .limit(1)).scalar_one_or_none()
+    summary, latest = instance_queries.system_summary()
     return render_template("index.html", summary=summary, latest=latest)
 
 

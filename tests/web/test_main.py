@@ -43,3 +43,15 @@ def _add_staff(now: datetime) -> None:
     user.set_password("kesu-demo")
     db.session.add(user)
     db.session.flush()
+
+
+def test_staff_summary_counts_open_staff_tasks_not_the_customers_own(driver, client, make_staff) -> None:
+    first, second = driver.start(complaint_id="C-summary-1"), driver.start(complaint_id="C-summary-2")
+    staff_open = len(driver.open_tasks(first)) + len(driver.open_tasks(second))
+    assert staff_open >= 2
+    driver.open_tasks(second)[0].candidate_group = "customer"  # as the 72 h confirmation task is
+    db.session.commit()
+    make_staff("lead", ["supervisor"])
+    sign_in(client, "lead")
+    page = client.get("/").get_data(as_text=True)
+    assert f'<span class="figure">{staff_open - 1}</span> open task(s)' in page
