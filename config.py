@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("KESU_INSTANCE_DIR", BASE_DIR / "instance"))
@@ -223,6 +224,19 @@ CONFIGS = {
     "testing": TestingConfig,
     "production": ProductionConfig,
 }
+
+
+# Settings that are counts or durations: zero or less would silence a rule or a view.
+POSITIVE_SETTINGS = ("SLA_NEAR_BREACH_MINUTES", "ALERT_REGION_MINIMUM", "ALERT_SLA_WARNING_MINUTES",
+                     "ALERT_REFUND_UNKNOWN_MINUTES")
+
+
+def check_settings(settings: Any) -> None:
+    """Refuse settings the app cannot run with, naming the environment variable to fix."""
+    for name in POSITIVE_SETTINGS:
+        value = settings.get(name)
+        if value is not None and (not isinstance(value, int) or value <= 0):
+            raise ValueError(f"KESU_{name} is {value!r}; set it to a whole number above 0")
 
 
 def config_from_env() -> type[Config]:

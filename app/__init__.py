@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from config import Config, config_from_env
+from config import Config, check_settings, config_from_env
 
 
 def create_app(config: type[Config] | Config | None = None, **overrides: object) -> Flask:
@@ -15,6 +15,7 @@ def create_app(config: type[Config] | Config | None = None, **overrides: object)
     app = Flask(__name__, instance_path=instance_dir)
     app.config.from_object(config)
     app.config.update(overrides)
+    check_settings(app.config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     from app import models  # noqa: F401  (complete metadata before migrations run)
