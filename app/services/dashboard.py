@@ -93,14 +93,8 @@ def parse_filter(args: dict[str, str], *, today: date) -> DashboardFilter:
 
 def _rollup_where(f: DashboardFilter, table: Any = ComplaintDaily) -> list[Any]:
     """Return the filter on a daily rollup (complaint_daily or refund_daily: same key columns)."""
-    clauses: list[Any] = [table.day >= f.start, table.day <= f.end]
-    if f.categories is not None:
-        clauses.append(table.category.in_(f.categories))
-    if f.group:
-        clauses.append(table.handling_group == f.group)
-    if f.channel:
-        clauses.append(table.channel == f.channel)
-    return clauses
+    return [table.day >= f.start, table.day <= f.end,
+            *_dimensions(f, table.category, table.handling_group, table.channel)]
 
 
 def _complaint_where(f: DashboardFilter, *, long_range: bool = False) -> list[Any]:
@@ -127,13 +121,18 @@ def _is_long(f: DashboardFilter, count: int | None = None, *, share: float) -> b
 
 
 def _complaint_dimensions(f: DashboardFilter) -> list[Any]:
+    return _dimensions(f, Complaint.case_category, Complaint.handling_group, Complaint.channel)
+
+
+def _dimensions(f: DashboardFilter, category: Any, group: Any, channel: Any) -> list[Any]:
+    """Return the category, group and channel filters on the given columns (those the filter sets)."""
     clauses: list[Any] = []
     if f.categories is not None:
-        clauses.append(Complaint.case_category.in_(f.categories))
+        clauses.append(category.in_(f.categories))
     if f.group:
-        clauses.append(Complaint.handling_group == f.group)
+        clauses.append(group == f.group)
     if f.channel:
-        clauses.append(Complaint.channel == f.channel)
+        clauses.append(channel == f.channel)
     return clauses
 
 
@@ -313,13 +312,7 @@ def _month_span(f: DashboardFilter) -> tuple[date, date] | None:
 def _top(f: DashboardFilter, kind: str, limit: int) -> list[dict[str, Any]]:
     """Return the top names of ``kind`` from complaint_top_daily: whole months from month rows, ends from days."""
     table = ComplaintTopDaily
-    dimensions: list[Any] = []
-    if f.categories is not None:
-        dimensions.append(table.category.in_(f.categories))
-    if f.group:
-        dimensions.append(table.handling_group == f.group)
-    if f.channel:
-        dimensions.append(table.channel == f.channel)
+    dimensions = _dimensions(f, table.category, table.handling_group, table.channel)
     months = _month_span(f)
     spans = [("day", f.start, f.end)] if months is None else [
         ("day", f.start, months[0] - timedelta(days=1)), ("month", months[0], months[1]),
