@@ -11,7 +11,7 @@ from app.errors import DefinitionInvalid, NotFound
 from app.extensions import db
 from app.models import DefinitionFile, ProcessDefinition
 from app.runtime import get_runtime
-from app.services import audit
+from app.services import audit, prepared
 from workflows.definitions import SpecBundle, content_hash, file_kind, sha256_text
 from workflows.validation import validate_files
 
@@ -72,7 +72,7 @@ def current_version_for(process_id: str) -> int:
     the cached one: one small indexed query per start, and a deploy by any process is seen.
     """
     runtime = get_runtime()
-    newest = db.session.execute(_NEWEST_VERSION).first()
+    newest = prepared.fetch_one(_NEWEST_VERSION)
     cached = runtime.current_versions
     if newest is not None and (cached is None or cached[0] != tuple(newest)):
         current: dict[str, int] = {}

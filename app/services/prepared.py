@@ -1,5 +1,7 @@
 """The command path's hot statements run on the DBAPI cursor with their compiled text.
 
+Reads: `fetch_one` for a SELECT of plain columns (the current-version check of every start).
+
 Every command runs the same few Core statements (instance UPDATE, event and projection
 INSERTs). Through ``Session.execute`` each one spends several times longer in SQLAlchemy's
 per-execution Python (session dispatch, execution context, parameter processing, result
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from sqlalchemy import exc
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import UpdateBase
 
 from app.extensions import db
@@ -43,8 +46,11 @@ _CACHE: dict[tuple[int, str, tuple[str, ...]], _Prepared] = {}
 _LOCK = threading.Lock()
 
 
-def _prepare(statement: UpdateBase, dialect: Any, keys: tuple[str, ...]) -> _Prepared:
+def _prepare(statement: UpdateBase | Select, dialect: Any, keys: tuple[str, ...]) -> _Prepared:
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    if isinstance(statement, Select) and any(  # rows are handed back as the driver returns them
+            column.type._cached_result_processor(dialect, None) is not None for column in statement.selected_columns):
+        return _UNPREPARABLE
     if compiled.insert_prefetch or compiled.update_prefetch or compiled.literal_execute_params \
             or compiled.post_compile_params:
         return _UNPREPARABLE  # SQLAlchemy would compute defaults or rewrite the text at execution
@@ -57,7 +63,7 @@ def _prepare(statement: UpdateBase, dialect: Any, keys: tuple[str, ...]) -> _Pre
     return _Prepared(compiled.string, names, bool(compiled.positional), fixed, processors)
 
 
-def _prepared(statement: UpdateBase, dialect: Any, keys: tuple[str, ...]) -> _Prepared:
+def _prepared(statement: UpdateBase | Select, dialect: Any, keys: tuple[str, ...]) -> _Prepared:
     cache_key = (id(statement), dialect.name, keys)
     found = _CACHE.get(cache_key)
     if found is None:
@@ -90,11 +96,33 @@ def execute(statement: UpdateBase, params: dict[str, Any] | Sequence[dict[str, A
     if not rows:
         return 0, []
     connection = db.session.connection()
-    dialect = connection.dialect
-    prepared = _prepared(statement, dialect, tuple(sorted(rows[0])))
+    prepared = _prepared(statement, connection.dialect, tuple(sorted(rows[0])))
     if prepared is _UNPREPARABLE or (many and statement._returning):
         result = db.session.execute(statement, params)
         return result.rowcount, (result.all() if statement._returning else [])
+    return _run(connection, prepared, rows, many=many, returning=bool(statement._returning))
+
+
+def fetch_one(statement: Select, params: dict[str, Any] | None = None) -> tuple[Any, ...] | None:
+    """Run a module-level Core SELECT of plain columns (no result conversion); return its first row.
+
+    The row is a plain tuple. A statement whose columns need converting (dates on SQLite, JSON)
+    goes through ``Session.execute`` and is returned as a tuple all the same.
+    """
+    params = params or {}
+    connection = db.session.connection()
+    prepared = _prepared(statement, connection.dialect, tuple(sorted(params)))
+    if prepared is _UNPREPARABLE:
+        row = db.session.execute(statement, params).first()
+        return tuple(row) if row is not None else None
+    _, rows = _run(connection, prepared, [params], many=False, returning=True, first_only=True)
+    return rows[0] if rows else None
+
+
+def _run(connection: Any, prepared: _Prepared, rows: list[dict[str, Any]], *, many: bool, returning: bool,
+         first_only: bool = False) -> tuple[int, list[Any]]:
+    """Hand a prepared statement to the cursor of the session's connection, wrapping driver errors."""
+    dialect = connection.dialect
     cursor = connection.connection.cursor()
     driver_params: Any = None
     try:
@@ -104,8 +132,12 @@ def execute(statement: UpdateBase, params: dict[str, Any] | Sequence[dict[str, A
         else:
             driver_params = _driver_params(prepared, rows[0])
             cursor.execute(prepared.sql, driver_params)
-        returned = cursor.fetchall() if statement._returning else []
-        return cursor.rowcount, returned
+        if not returning:
+            return cursor.rowcount, []
+        if first_only:
+            row = cursor.fetchone()
+            return cursor.rowcount, [tuple(row)] if row is not None else []
+        return cursor.rowcount, cursor.fetchall()
     except dialect.loaded_dbapi.Error as error:
         raise exc.DBAPIError.instance(prepared.sql, driver_params, error, dialect.loaded_dbapi.Error,
                                       dialect=dialect) from error

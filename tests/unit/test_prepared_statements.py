@@ -77,3 +77,24 @@ def test_a_constraint_violation_is_sqlalchemys_integrity_error(instance_id, cloc
         run_command(insert_twice)
     assert calls == [1]
     assert db.session.execute(select(Timer.id).where(Timer.task_id == "twice")).first() is None
+
+
+_TIMER_BY_TASK = select(_TIMERS.c.id, _TIMERS.c.task_name, _TIMERS.c.status).where(
+    _TIMERS.c.task_id == bindparam("task_id")).order_by(_TIMERS.c.id).limit(1)
+_TIMER_DUE = select(_TIMERS.c.task_name, _TIMERS.c.due_at).where(_TIMERS.c.task_id == bindparam("task_id"))
+
+
+def test_fetch_one_reads_what_the_session_reads(instance_id, clock) -> None:  # type: ignore[no-untyped-def]
+    prepared.execute(_INSERT_TIMER, _timer(instance_id, "read-me", clock.now(), status="waiting", fired_at=None))
+    by_session = db.session.execute(_TIMER_BY_TASK, {"task_id": "read-me"}).first()
+    assert prepared.fetch_one(_TIMER_BY_TASK, {"task_id": "read-me"}) == tuple(by_session)
+    assert prepared.fetch_one(_TIMER_BY_TASK, {"task_id": "nobody"}) is None
+    db.session.rollback()
+
+
+def test_fetch_one_converts_columns_the_driver_cannot_give_as_they_are(instance_id, clock) -> None:  # type: ignore[no-untyped-def]
+    due = clock.now() + timedelta(minutes=5)
+    prepared.execute(_INSERT_TIMER, _timer(instance_id, "dated", due, status="waiting", fired_at=None))
+    name, read_due = prepared.fetch_one(_TIMER_DUE, {"task_id": "dated"})
+    assert (name, read_due) == ("sla", due) and read_due.tzinfo is not None  # a datetime, not SQLite's text
+    db.session.rollback()
