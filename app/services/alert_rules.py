@@ -1,7 +1,7 @@
 """The conditions smart alerts watch for, each a small query returning what holds right now.
 
-A rule returns one ``Condition`` per subject (a product, a region, a task, a refund) for which
-it holds at ``now``; its ``key`` is what makes an alert fire once (see app/services/alerts.py).
+A rule returns one ``Condition`` per subject (a product, a region, a task group's late tasks, a
+refund) for which it holds at ``now``; its ``key`` is what makes an alert fire once (see app/services/alerts.py).
 Product and region are the complaint's dashboard facts (``Complaint.product``, ``Complaint.region``,
 written at intake from the order by app/services/complaint_facts.py).
 """
@@ -23,6 +23,7 @@ from app.services.complaint_facts import shop_day
 from app.services.task_work import STAFF_WORK
 
 EVIDENCE_LIMIT = 200  # ids kept per alert; the count is always exact
+NO_GROUP = "-"  # the subject of SLA alerts for tasks without a candidate group
 
 
 @dataclass(frozen=True)
@@ -119,31 +120,49 @@ def region_delivery_spikes(now: datetime, settings: AlertSettings) -> list[Condi
     return conditions
 
 
-def _task_evidence(task: HumanTask) -> dict[str, Any]:
-    return {"task_ids": [task.task_id], "task_title": task.title, "group": task.candidate_group,
-            "assignee": task.assignee, "due_at": task.due_at.isoformat() if task.due_at else None,
-            "complaint_refs": [task.complaint_ref] if task.complaint_ref else []}
+def _by_group(tasks: list[HumanTask]) -> dict[str, list[HumanTask]]:
+    groups: dict[str, list[HumanTask]] = {}
+    for task in tasks:  # already in due order, so each group's list is too
+        groups.setdefault(task.candidate_group or NO_GROUP, []).append(task)
+    return groups
+
+
+def _group_evidence(group: str, tasks: list[HumanTask]) -> dict[str, Any]:
+    shown = tasks[:EVIDENCE_LIMIT]
+    return {"group": group, "count": len(tasks), "task_ids": [t.task_id for t in shown],
+            "assignees": sorted({t.assignee for t in tasks if t.assignee}),
+            "earliest_due_at": tasks[0].due_at.isoformat() if tasks[0].due_at else None,
+            "complaint_refs": [t.complaint_ref for t in shown if t.complaint_ref]}
 
 
 def _open_tasks(*criteria: Any) -> list[HumanTask]:
     """Open staff tasks with an SLA (the customer's own confirmation window is not a staff SLA)."""
     return list(db.session.execute(select(HumanTask).where(
         HumanTask.status == TaskStatus.OPEN.value, HumanTask.due_at.is_not(None), STAFF_WORK, *criteria)
-        .order_by(HumanTask.due_at)).scalars())
+        .order_by(HumanTask.due_at, HumanTask.id)).scalars())
+
+
+def _sla_conditions(kind: AlertKind, tasks: list[HumanTask], one: str, many: str) -> list[Condition]:
+    """One condition per candidate group: a morning with 40 late tasks is one alert per queue, not 40."""
+    return [Condition(kind, group, (one.format(title=group_tasks[0].title) if len(group_tasks) == 1
+                                    else many.format(group=group, count=len(group_tasks))),
+                      _group_evidence(group, group_tasks))
+            for group, group_tasks in _by_group(tasks).items()]
 
 
 def sla_due_soon(now: datetime, settings: AlertSettings) -> list[Condition]:
-    """Open tasks whose SLA ends within the warning time (15 minutes) and has not passed yet."""
-    return [Condition(AlertKind.SLA_DUE_SOON, task.task_id, f"任务「{task.title}」将在 {settings.sla_warning.total_seconds() / 60:g} 分钟内超时",
-                      _task_evidence(task))
-            for task in _open_tasks(HumanTask.due_at > now, HumanTask.due_at <= now + settings.sla_warning)]
+    """Open tasks whose SLA ends within the warning time (15 minutes) and has not passed yet, per group."""
+    minutes = f"{settings.sla_warning.total_seconds() / 60:g}"
+    return _sla_conditions(AlertKind.SLA_DUE_SOON,
+                           _open_tasks(HumanTask.due_at > now, HumanTask.due_at <= now + settings.sla_warning),
+                           "任务「{title}」将在 " + minutes + " 分钟内超时",
+                           "「{group}」组 {count} 个任务将在 " + minutes + " 分钟内超时")
 
 
 def sla_breached(now: datetime, settings: AlertSettings) -> list[Condition]:
-    """Open tasks past their SLA."""
-    return [Condition(AlertKind.SLA_BREACHED, task.task_id, f"任务「{task.title}」已超时 SLA breached",
-                      _task_evidence(task))
-            for task in _open_tasks(HumanTask.due_at <= now)]
+    """Open tasks past their SLA, per group."""
+    return _sla_conditions(AlertKind.SLA_BREACHED, _open_tasks(HumanTask.due_at <= now),
+                           "任务「{title}」已超时 SLA breached", "「{group}」组 {count} 个任务已超时 SLA breached")
 
 
 def refunds_stuck_unknown(now: datetime, settings: AlertSettings) -> list[Condition]:

@@ -61,7 +61,7 @@ def evaluate(now: datetime, settings: AlertSettings | None = None) -> Evaluation
         else:
             seen.append(alert.id)
             if alert.evidence != condition.evidence:  # only what changed is written back
-                alert.evidence = condition.evidence
+                alert.evidence, alert.title = condition.evidence, condition.title[:255]
     for start in range(0, len(seen), SEEN_CHUNK):  # a few statements, however many alerts stay open
         db.session.execute(update(Alert).where(Alert.id.in_(seen[start:start + SEEN_CHUNK])).values(last_seen_at=now)
                            .execution_options(synchronize_session=False))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import Notification
+from app.models import HumanTask, Notification
 from app.models.alert import Alert
 from app.services import alerts, refunds
 from app.payments.states import RefundState
@@ -114,7 +114,8 @@ def test_sla_warning_then_breach_then_cleared_when_done(driver: Any, clock: Any)
     clock.set(due - timedelta(minutes=15))
     _run(clock)
     [soon] = _alerts("sla_due_soon")
-    assert soon.subject == task.task_id and soon.evidence["task_ids"] == [task.task_id]
+    assert soon.subject == task.candidate_group and soon.evidence["task_ids"] == [task.task_id]
+    assert soon.evidence["count"] == 1 and task.title in soon.title
     clock.advance(minutes=5)
     assert _run(clock).fired == []
     clock.set(due)
@@ -125,6 +126,32 @@ def test_sla_warning_then_breach_then_cleared_when_done(driver: Any, clock: Any)
     assert _run(clock).fired == []
     driver.complete(instance_id, task.name, {"outcome": "reply", "reply": "已处理"}, actor="xiaowang")
     assert breached.id in _run(clock).resolved
+
+
+def test_late_tasks_are_one_alert_per_group_kept_up_to_date(driver: Any, clock: Any) -> None:
+    first, second = driver.start(), driver.start(complaint_id="C-2")
+    [task] = driver.open_tasks(first)
+    [other] = driver.open_tasks(second)
+    db.session.execute(update(HumanTask).where(HumanTask.task_id == other.task_id).values(candidate_group="tier2"))
+    db.session.commit()
+    clock.set(task.due_at + timedelta(minutes=1))
+    report = _run(clock)
+    breached = _alerts("sla_breached")
+    assert sorted(a.subject for a in breached) == sorted([task.candidate_group, "tier2"]) and len(report.fired) == 2
+    clock.advance(minutes=1)
+    third = driver.start(complaint_id="C-3")  # due later than the others: breaches an hour on
+    [late] = driver.open_tasks(third)
+    clock.set(late.due_at + timedelta(minutes=1))
+    assert _run(clock).fired == []  # the group's alert is open: its list grows, nobody is paged again
+    db.session.expire_all()
+    [group_alert] = [a for a in _alerts("sla_breached") if a.subject == task.candidate_group]
+    assert group_alert.evidence["count"] == 2 and group_alert.evidence["task_ids"] == [task.task_id, late.task_id]
+    assert "2 个任务已超时" in group_alert.title
+    notified = db.session.execute(select(Notification).where(Notification.template == "alert_fired")).scalars().all()
+    assert len(notified) == 2  # one per group, not one per task
+    for instance_id in (first, third):
+        driver.complete(instance_id, "handle", {"outcome": "reply", "reply": "已处理"}, actor="xiaowang")
+    assert _run(clock).resolved == [group_alert.id]
 
 
 def test_the_customers_confirmation_window_is_not_a_staff_sla(driver: Any, clock: Any) -> None:
