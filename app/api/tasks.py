@@ -6,7 +6,7 @@ from typing import Any
 from app.api import api, present, schemas
 from app.models import User
 from app.runtime import get_runtime
-from app.services import task_work
+from app.services import staff, task_work
 from app.services.uow import run_command
 
 TASK_PATH = "/tasks/<task_id>"
@@ -22,10 +22,12 @@ def list_tasks(user: User, query: dict[str, Any]) -> dict[str, Any]:
     return {"items": [present.task(row) for row in task_work.list_tasks(user, **query)]}
 
 
-@api.route(TASK_PATH, "GET", summary="Read a task with the JSON Schema of its form", tag="tasks",
-           permission="read", response=schemas.TASK_DETAIL, errors=(404,))
+@api.route(TASK_PATH, "GET", summary="Read a task with the JSON Schema of its form (404 for a task you may not "
+           "see: the task page's rule, i.e. task roles only, and then its group, its assignee or their substitute, "
+           "or a supervisor)", tag="tasks", permission="read", response=schemas.TASK_DETAIL, errors=(404,))
 def get_task(user: User, task_id: str) -> dict[str, Any]:
-    return present.task_detail(task_work.get_task(task_id))
+    who = staff.identity(user, now=get_runtime().clock.now())
+    return present.task_detail(task_work.visible_task(task_id, who))
 
 
 @api.route(f"{TASK_PATH}/claim", "POST", summary="Claim a task of one of my groups", tag="tasks",

@@ -26,6 +26,7 @@ class Identity:
     usernames: tuple[str, ...]
     groups: tuple[str, ...]
     is_supervisor: bool
+    works_tasks: bool = True   # holds a task role (TASK_ROLES); analysts and auditors alone do not
 
 
 def identity(user: User, *, now: datetime) -> Identity:
@@ -38,7 +39,7 @@ def identity(user: User, *, now: datetime) -> Identity:
         for member_groups in db.session.execute(select(User.groups).where(User.username.in_(absent))).scalars():
             groups.update(member_groups or [])
     return Identity(user.username, (user.username, *sorted(set(absent))), tuple(sorted(groups)),
-                    user.has_role("supervisor"))
+                    user.has_role("supervisor"), any(user.has_role(role) for role in TASK_ROLES))
 
 
 def list_staff() -> list[User]:

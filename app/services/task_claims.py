@@ -34,10 +34,8 @@ def get_task(task_id: str) -> HumanTask:
 
 
 def ensure_may_view(who: Identity, task: HumanTask) -> None:
-    """Refuse a user who may not open the task's page (supervisors see every task, the customer's too)."""
-    if who.is_supervisor or task.candidate_group is None or task.candidate_group in who.groups:
-        return
-    if task.assignee in who.usernames:
+    """Refuse a user who may not open the task's page (the rule: ``task_work.may_view``)."""
+    if task_work.may_view(who, task):
         return
     raise PermissionDenied(f"this task is for group '{task.candidate_group}' and you are not in it; "
                            f"ask a supervisor to reassign it")

@@ -2,7 +2,8 @@
 
 The engine guarantees exactly-once completion and the four-eyes rule (`processes`); this
 module adds the people side: a task belongs to its candidate group (supervisors may work
-any), and a task claimed by someone is theirs until they or a supervisor unclaim it.
+any), and a task claimed by someone is theirs until they or a supervisor unclaim it. Who may
+see a task at all is one rule, `may_view`, read by the task page and the API alike.
 """
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from sqlalchemy import ColumnElement, or_, select, true, update
 from app.errors import Conflict, NotFound, PermissionDenied, TaskAlreadyCompleted, TaskClaimedByOther
 from app.extensions import db
 from app.models import HumanTask, ProcessInstance, TaskStatus, User
-from app.services import audit, definitions, processes
+from app.services import audit, definitions, processes, staff
 from app.services.complaint_facts import CUSTOMER_GROUP
+from app.services.staff import Identity
 
 OVERSEERS = ("supervisor", "auditor")  # may list every task
 
@@ -59,6 +61,28 @@ def get_task(task_id: str) -> HumanTask:
     return task
 
 
+def may_view(who: Identity, task: HumanTask) -> bool:
+    """Whether ``who`` may see ``task``: the one rule of the task page and the API.
+
+    Only staff who work tasks (``staff.TASK_ROLES``; admins hold every role), and of them supervisors
+    (every task, the customer's own confirmation too: they see that the complaint waits for the
+    customer), members of the task's candidate group (everyone when it has none), and its assignee
+    or whoever stands in for them now.
+    """
+    return who.works_tasks and (who.is_supervisor or task.candidate_group is None
+                                or task.candidate_group in who.groups or task.assignee in who.usernames)
+
+
+def visible_task(task_id: str, who: Identity) -> HumanTask:
+    """Return a task ``who`` may see; one they may not see is answered exactly like a missing one (404),
+    so that the API never confirms that an id exists."""
+    task = db.session.execute(select(HumanTask).where(HumanTask.task_id == task_id)).scalar_one_or_none()
+    if task is None or not may_view(who, task):
+        raise NotFound(f"task {task_id} does not exist or is not one you may see; "
+                       f"list your tasks with GET /api/v1/tasks")
+    return task
+
+
 def task_form(task: HumanTask) -> dict[str, Any] | None:
     """Return the JSON Schema the task's submission is validated against (None if it has no form)."""
     if not task.form_key:
@@ -67,30 +91,29 @@ def task_form(task: HumanTask) -> dict[str, Any] | None:
     return definitions.bundle_for(instance.definition).forms.get(task.form_key) if instance else None
 
 
-def ensure_may_work(user: User, task: HumanTask) -> None:
-    """Refuse a user who is neither in the task's group nor a supervisor, and everyone for the customer's tasks."""
+def _workable(task_id: str, user: User, now: datetime) -> tuple[Identity, HumanTask]:
+    """The user's identity and a task they may see (else 404) that is not the customer's own (else 403)."""
+    who = staff.identity(user, now=now)
+    task = visible_task(task_id, who)
     if task.candidate_group == CUSTOMER_GROUP:
         raise PermissionDenied(CUSTOMERS_OWN)
-    if user.has_role("supervisor") or task.candidate_group is None or task.candidate_group in user.groups:
-        return
-    raise PermissionDenied(f"this task is for group '{task.candidate_group}' and you are not in it; "
-                           f"ask a supervisor to reassign it")
+    return who, task
 
 
 def claim(task_id: str, *, user: User, now: datetime) -> HumanTask:
     """Claim an open task for the user (one of several concurrent claims wins)."""
-    ensure_may_work(user, get_task(task_id))
+    _workable(task_id, user, now)
     return processes.claim_task(task_id, user=user.username, now=now)
 
 
 def unclaim(task_id: str, *, user: User, now: datetime) -> HumanTask:
-    """Give a claimed task back to its group (its assignee, or a supervisor, may)."""
-    task = get_task(task_id)
+    """Give a claimed task back to its group (its assignee, their substitute, or a supervisor, may)."""
+    who, task = _workable(task_id, user, now)
     if task.status != TaskStatus.OPEN.value:
         raise TaskAlreadyCompleted(f"this task was already {task.status}; there is nothing to unclaim")
     if task.assignee is None:
         raise Conflict("this task is not claimed by anyone; there is nothing to unclaim")
-    if task.assignee != user.username and not user.has_role("supervisor"):
+    if task.assignee not in who.usernames and not who.is_supervisor:
         raise TaskClaimedByOther(f"claimed by {task.assignee}; only they or a supervisor can unclaim it")
     result = db.session.execute(
         update(HumanTask).where(HumanTask.task_id == task_id, HumanTask.assignee == task.assignee,
@@ -106,9 +129,8 @@ def unclaim(task_id: str, *, user: User, now: datetime) -> HumanTask:
 
 def complete(task_id: str, data: dict[str, Any], *, user: User, now: datetime) -> ProcessInstance:
     """Complete a task the user may work and nobody else holds; the engine validates the form."""
-    task = get_task(task_id)
-    ensure_may_work(user, task)
-    if task.status == TaskStatus.OPEN.value and task.assignee not in (None, user.username):
+    who, task = _workable(task_id, user, now)
+    if task.status == TaskStatus.OPEN.value and task.assignee not in (None, *who.usernames):
         raise TaskClaimedByOther(f"claimed by {task.assignee}; only they can complete it unless a "
                                  f"supervisor unclaims it")
     return processes.complete_task(task_id, data, actor=user.username, now=now, task=task)
