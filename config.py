@@ -57,6 +57,9 @@ class Config:
     SCRIPT_TIMEOUT_SECONDS = float(os.environ.get("KESU_SCRIPT_TIMEOUT_SECONDS", "2"))
     SCRIPT_MEMORY_MB = int(os.environ.get("KESU_SCRIPT_MEMORY_MB", "256"))
     SCRIPT_WORKERS = int(os.environ.get("KESU_SCRIPT_WORKERS", "2"))
+    # Straight-line scripts (only `name = expression` lines) run in process, on the gateway
+    # evaluator, with the worker's result; false sends every script to a worker.
+    SCRIPTS_IN_PROCESS = _env_bool("KESU_SCRIPTS_IN_PROCESS", True)
 
     # SQLite's PRAGMA synchronous (WAL mode). FULL, the default, syncs the WAL at every commit,
     # so a committed command survives a power loss or an OS crash; NORMAL syncs only at

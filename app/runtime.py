@@ -55,7 +55,8 @@ class Runtime:
 def init_runtime(app: Flask) -> Runtime:
     """Build the runtime, register every operator, and keep it on the app."""
     runner = ScriptRunner(timeout=app.config["SCRIPT_TIMEOUT_SECONDS"],
-                          memory_mb=app.config["SCRIPT_MEMORY_MB"], workers=app.config["SCRIPT_WORKERS"])
+                          memory_mb=app.config["SCRIPT_MEMORY_MB"], workers=app.config["SCRIPT_WORKERS"],
+                          in_process=app.config["SCRIPTS_IN_PROCESS"])
     atexit.register(runner.close)
     runtime = Runtime(
         specs=SpecCache(), operators=OperatorRegistry(),

@@ -1,9 +1,14 @@
-"""Sandboxed evaluation of BPMN/DMN expressions (in process) and script tasks (out of process).
+"""Sandboxed evaluation of BPMN/DMN expressions (in process) and script tasks (mostly out of process).
 
 Expressions run in simpleeval on a cached, statically checked AST with per-type attribute
 allow-lists. Scripts are compiled with RestrictedPython and run in a small pool of fresh,
 resource-limited interpreters that speak length-prefixed tagged JSON over pipes
 (`workflows.sandbox_worker`); nothing is ever unpickled.
+
+A straight-line script (only `name = expression` lines, each expression one a gateway condition
+may be, without comprehensions or sets) runs in process instead, on the expression evaluator:
+it is a row of gateway conditions, so it is exactly as safe as they are, and it returns what a
+worker would, or goes to a worker (see `_straight_line` and `ScriptRunner.run`).
 
 Both halves live in this module (and the child in `sandbox_worker`) because the integration
 contract names only these files; each section below is self-contained.
@@ -14,6 +19,7 @@ from __future__ import annotations
 import ast
 import atexit
 import copy
+import decimal
 import functools
 import json
 import math
@@ -54,6 +60,7 @@ from workflows.sandbox_worker import (
     ScriptCompileError,
     UnencodableValue,
     compile_script,
+    dumps,
     encode_value,
     loads,
     write_frame,
@@ -461,10 +468,15 @@ def _check_script(script: str) -> str | None:
     return None
 
 
+def _is_visible(name: Any) -> bool:
+    """Return whether a script sees the data key name ('_'-prefixed keys are the engine's)."""
+    return isinstance(name, str) and not name.startswith("_")
+
+
 def _encode_request(script: str, data: Mapping[Any, Any]) -> bytes:
     visible = {}
     for name, value in data.items():
-        if isinstance(name, str) and not name.startswith("_"):
+        if _is_visible(name):
             try:
                 visible[name] = encode_value(value)
             except (UnencodableValue, RecursionError) as exc:
@@ -493,20 +505,192 @@ def _result_of(reply: dict[str, Any]) -> dict[str, Any]:
     raise SandboxError(f"script failed{where}: {message}")
 
 
-class ScriptRunner:
-    """Run script-task source in a pool of restricted worker processes (thread-safe)."""
+# ---- scripts: straight-line scripts in process ----------------------------------------------
+#
+# A script whose every statement is `name = expression`, each expression one the gateway
+# evaluator accepts, runs here on the same simpleeval as gateway conditions, saving the worker
+# round trip. It must return exactly what the worker would: anything the worker could see
+# differently is left to the worker (see _straight_line), and any error, refused or oversized
+# value makes run() send the script to the worker, which reports errors in its own words.
 
-    def __init__(self, *, timeout: float = 2.0, memory_mb: int = 256, workers: int = 2) -> None:
+_SCRIPT_FUNCTIONS = frozenset(DEFAULT_FUNCTIONS)
+# simpleeval also knows these as functions; as plain values they are not task data.
+_FUNCTION_NAMES = _SCRIPT_FUNCTIONS | {"list", "tuple", "dict", "set"}
+# Their results depend on the process's locale or local time zone, which the worker does not share.
+_HOST_DEPENDENT_ATTRIBUTES = frozenset({"strftime", "timestamp"})
+# Wrappers whose keywords differ from the builtins the worker calls (int(value=...), '-'.join(items=...)).
+_WRAPPER_KEYWORDS = frozenset({"value", "values"})
+_WRAPPED_METHODS = frozenset(name for _, name in _GUARDED_METHODS)
+# What a run may walk in total (a node is 1, long strings and integers count by size): it bounds
+# the memory and time of values built by repetition (`[[0] * 99999] * 99999`), which the
+# worker's limits would stop.
+MAX_SCRIPT_WEIGHT = 1_000_000
+# The worker's arithmetic: a fresh interpreter's default decimal context.
+_WORKER_DECIMAL_CONTEXT = decimal.Context(
+    prec=28, rounding=decimal.ROUND_HALF_EVEN, Emin=-999999, Emax=999999, capitals=1, clamp=0,
+    flags=[], traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow])
+
+
+@dataclass(frozen=True)
+class _StraightLine:
+    steps: tuple[tuple[str, str, ast.expr], ...]  # (assigned name, expression text, its checked AST)
+    called: frozenset[str]
+
+
+def _is_singleton(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and (node.value is None or node.value is True or node.value is False)
+
+
+def _worker_only(expression: ast.expr) -> bool:
+    """Return whether expression may behave differently here than in the worker."""
+    called_names: set[int] = set()
+    for node in ast.walk(expression):  # breadth first: a call comes before the name it calls
+        if isinstance(node, (ast.comprehension, ast.Set)):
+            return True  # loops, and set order (the worker hashes with a fixed seed, this process does not)
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Name):
+                called_names.add(id(node.func))
+            wrapped = isinstance(node.func, ast.Attribute) and node.func.attr in _WRAPPED_METHODS
+            if any(wrapped or keyword.arg in _WRAPPER_KEYWORDS for keyword in node.keywords):
+                return True
+        elif isinstance(node, ast.Name):
+            if node.id.startswith("_") or (node.id in _FUNCTION_NAMES and id(node) not in called_names):
+                return True
+        elif isinstance(node, ast.Attribute) and node.attr in _HOST_DEPENDENT_ATTRIBUTES:
+            return True
+        elif isinstance(node, ast.FormattedValue):
+            parts = node.format_spec.values if isinstance(node.format_spec, ast.JoinedStr) else []
+            if node.conversion != -1 or any(str(getattr(part, "value", "")).endswith("n") for part in parts):
+                return True  # simpleeval ignores !r/!s/!a; the 'n' format reads the locale
+        elif isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            for index, operator in enumerate(node.ops):
+                if isinstance(operator, (ast.Is, ast.IsNot)) and not (
+                        _is_singleton(operands[index]) or _is_singleton(operands[index + 1])):
+                    return True  # identity of copied values differs between the processes
+    return False
+
+
+@functools.lru_cache(maxsize=512)
+def _straight_line(script: str) -> _StraightLine | None:
+    """Return the steps of a script made only of `name = expression` lines, or None."""
+    try:
+        tree = ast.parse(script)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    steps, called, assigned = [], set(), set()
+    for statement in tree.body:
+        if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                and isinstance(statement.targets[0], ast.Name)):
+            return None
+        target = statement.targets[0].id
+        segment = ast.get_source_segment(script, statement.value)
+        if target.startswith("_") or segment is None:
+            return None
+        text = f"({segment})"  # a value continued over several lines parses only in its brackets
+        parsed = _parse_expression(text)
+        if isinstance(parsed, str) or not parsed.called <= _SCRIPT_FUNCTIONS or _worker_only(parsed.node):
+            return None
+        steps.append((target, text, parsed.node))
+        called |= parsed.called
+        assigned.add(target)
+    if called & assigned:
+        return None  # in the worker an assigned variable shadows the builtin of the same name
+    return _StraightLine(tuple(steps), frozenset(called))
+
+
+class _WorkerNeeded(Exception):
+    """The in-process run cannot promise the worker's result."""
+
+
+_RUN = threading.local()  # .weight_left: what the current thread's in-process run may still walk
+
+
+def _spend(value: Any) -> None:
+    """Charge the walk of value to the run's weight, refusing sets anywhere inside it."""
+    left, stack = _RUN.weight_left, [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        left -= 1
+        if kind is str:
+            left -= len(item) >> 3
+        elif kind is int:
+            left -= item.bit_length() >> 6
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        elif kind is dict:
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif kind is Decimal:
+            left -= len(item.as_tuple().digits) >> 3
+        elif isinstance(item, (set, frozenset)):
+            raise _WorkerNeeded("set iteration order differs from the worker's")
+        if left < 0:
+            raise _WorkerNeeded("the script's values are too large to compute in process")
+    _RUN.weight_left = left
+
+
+class _ScriptSimpleEval(_SimpleEval):
+    """The gateway evaluator, also weighing every value it produces (see _spend)."""
+
+    def _check_disallowed_items(self, item: Any) -> None:
+        super()._check_disallowed_items(item)
+        _spend(item)
+
+
+def _script_evaluator() -> _ScriptSimpleEval:
+    evaluator = getattr(_RUN, "evaluator", None)
+    if evaluator is None:
+        evaluator = _RUN.evaluator = _ScriptSimpleEval(operators=_OPERATORS, functions=dict(DEFAULT_FUNCTIONS),
+                                                       names={})
+    return cast(_ScriptSimpleEval, evaluator)
+
+
+def _run_straight_line(plan: _StraightLine, visible: dict[str, Any]) -> dict[str, Any]:
+    """Return what the worker would return for plan on visible, or raise (any exception)."""
+    # The worker's starting point exactly: the data through the pipe codec (also a fresh copy).
+    names = loads(dumps(visible))
+    evaluator = _script_evaluator()
+    evaluator.names, _RUN.weight_left = names, MAX_SCRIPT_WEIGHT
+    assigned = {}
+    try:
+        with decimal.localcontext(_WORKER_DECIMAL_CONTEXT):
+            for target, text, node in plan.steps:
+                names[target] = assigned[target] = evaluator.eval(text, node)
+    finally:
+        evaluator.names = {}
+    # As the worker's reply: stored values only, each a fresh copy (an assigned value may be a
+    # value of the data itself, or hold one value twice).
+    names.update(loads(dumps(assigned)))
+    return cast(dict[str, Any], names)
+
+
+class ScriptRunner:
+    """Run script-task source in a pool of restricted worker processes (thread-safe).
+
+    With in_process (the default), straight-line scripts run in this process instead, with
+    the same result (see _straight_line); in_process=False sends every script to a worker.
+    """
+
+    def __init__(self, *, timeout: float = 2.0, memory_mb: int = 256, workers: int = 2,
+                 in_process: bool = True) -> None:
         """Configure the pool; the workers start on first use."""
         if timeout <= 0 or memory_mb < 64 or workers < 1:
             raise ValueError("timeout must be > 0, memory_mb >= 64 and workers >= 1")
         self._timeout, self._memory_mb, self._size = timeout, memory_mb, workers
+        self._in_process = in_process
         cpu_backstop = str(math.ceil(timeout) + 1)  # RLIMIT_CPU seconds per call, if the parent is gone
         self._argv = [sys.executable, "-P", "-s", str(_WORKER_PATH), str(memory_mb), cpu_backstop]
         self._idle: queue.SimpleQueue[_Worker | str] = queue.SimpleQueue()  # or a slot marker
         self._workers: set[_Worker] = set()
         self._lock = threading.Lock()
         self._state = "new"  # -> "running" -> "closed"
+
+    @property
+    def in_process(self) -> bool:
+        """Whether straight-line scripts run in this process rather than in a worker."""
+        return self._in_process
 
     def check(self, script: str) -> str | None:
         """Return why script would be refused at compile time, or None."""
@@ -516,10 +700,26 @@ class ScriptRunner:
         """Run script on a copy of data and return the complete new data."""
         if problem := self.check(script):
             raise ScriptRefused(problem)
-        request = _encode_request(script, data)
+        result = self._run_in_process(script, data) if self._in_process else None
+        if result is None:
+            result = _result_of(self._exchange(_encode_request(script, data)))
         # Scripts cannot name '_'-prefixed variables, so those stay here, untouched but copied.
-        private = {k: v for k, v in data.items() if not isinstance(k, str) or k.startswith("_")}
-        return {**_result_of(self._exchange(request)), **copy.deepcopy(private)}
+        private = {k: v for k, v in data.items() if not _is_visible(k)}
+        return {**result, **copy.deepcopy(private)}
+
+    @staticmethod
+    def _run_in_process(script: str, data: dict[str, Any]) -> dict[str, Any] | None:
+        """Return the worker's result of a straight-line script computed here, or None."""
+        plan = _straight_line(script)
+        if plan is None:
+            return None
+        visible = {name: value for name, value in data.items() if _is_visible(name)}
+        if not plan.called.isdisjoint(visible):
+            return None  # in the worker a variable shadows the builtin of the same name
+        try:
+            return _run_straight_line(plan, visible)
+        except Exception:  # noqa: BLE001  (the worker runs it again and reports the error)
+            return None
 
     def close(self) -> None:
         """Stop all worker processes; later calls to run() raise SandboxError."""

@@ -168,14 +168,18 @@ def _decode_object(obj: dict[str, Any]) -> Any:
     return obj if tag is None else _DECODERS[tag](obj)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))  # built once: json.dumps/loads with options build one a call
+_DECODER = json.JSONDecoder(object_hook=_decode_object)
+
+
 def dumps(value: Any) -> bytes:
     """Return the tagged JSON bytes of value."""
-    return json.dumps(encode_value(value), separators=(",", ":")).encode()
+    return _ENCODER.encode(encode_value(value)).encode()
 
 
 def loads(raw: bytes) -> Any:
-    """Return the value of tagged JSON bytes."""
-    return json.loads(raw, object_hook=_decode_object)
+    """Return the value of tagged JSON bytes (UTF-8, as dumps writes them)."""
+    return _DECODER.decode(raw.decode())
 
 
 # ---- restricted compile policy -------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -55,8 +57,12 @@ def marker() -> Iterator[Path]:
     path.unlink(missing_ok=True)
 
 
+# An augmented assignment is not straight-line: this script always goes to a worker.
+WORKER_SCRIPT = "after = before\nafter += 1"
+
+
 def assert_pool_works(runner: ScriptRunner) -> None:
-    assert runner.run("after = before + 1", {"before": 1}) == {"before": 1, "after": 2}
+    assert runner.run(WORKER_SCRIPT, {"before": 1}) == {"before": 1, "after": 2}
 
 
 def worker_pids() -> list[int]:
@@ -251,12 +257,13 @@ def test_check_reports_compile_errors(runner: ScriptRunner) -> None:
     assert "SyntaxError" in (runner.check("if x\n  y = 1") or "")
 
 
-def test_scripts_run_concurrently_from_threads(runner: ScriptRunner) -> None:
+@pytest.mark.parametrize("script", ["y = x * 2", "y = x\ny *= 2"], ids=["in process", "worker"])
+def test_scripts_run_concurrently_from_threads(runner: ScriptRunner, script: str) -> None:
     results: dict[int, int] = {}
 
     def work(k: int) -> None:
         for i in range(20):
-            results[k * 100 + i] = runner.run("y = x * 2", {"x": k * 100 + i})["y"]
+            results[k * 100 + i] = runner.run(script, {"x": k * 100 + i})["y"]
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(6)]
     for thread in threads:
@@ -314,7 +321,7 @@ def test_closed_runner_refuses_work() -> None:
     started = set(worker_pids()) - before
     script_runner.close()
     with pytest.raises(SandboxError, match="the script runner is closed"):
-        script_runner.run("x = 1", {})
+        script_runner.run(WORKER_SCRIPT, {"before": 1})
     assert len(started) == 1 and not started & set(worker_pids())
 
 
@@ -438,3 +445,213 @@ def test_sandbox_modules_do_not_import_flask() -> None:
         [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
         env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
     assert completed.stdout.strip() == "[]"
+
+
+# ---- straight-line scripts run in process, with the worker's result ------------------------
+
+DATA = {
+    "amount": Decimal("125.50"), "qty": 3, "rate": 0.2, "name": "Ada Lovelace", "emotion": "angry",
+    "opened_on": date(2024, 3, 1), "created_at": datetime(2024, 3, 1, 9, 30, tzinfo=timezone.utc),
+    "berlin": datetime(2024, 10, 27, 2, 30, fold=1, tzinfo=ZoneInfo("Europe/Berlin")), "due": "2024-03-15",
+    "lines": [{"sku": "A", "price": Decimal("10.00"), "qty": 2}, {"sku": "B", "price": Decimal("5.50"), "qty": 1}],
+    "customer": {"name": "Ada", "tier": "gold", "tags": ["vip"]}, "flag": True, "missing": None,
+    "pair": (1, "a"), "by_id": {1: "one"}, "wait": timedelta(hours=3), "uid": uuid.UUID(int=7),
+    "_engine_state": {"tokens": [1]},
+}
+STRAIGHT_LINE_SCRIPTS = [
+    "angry = emotion == 'angry'",
+    "total = amount * qty",
+    "vat = (amount * Decimal('0.19')).quantize(Decimal('0.01'))",
+    "share = amount / 7",
+    "ratio = Decimal(1) / Decimal(7) + Decimal('1e-30')",
+    "half = qty / 2\nfloor = qty // 2\nrest = qty % 2\ncube = qty ** 3\nhuge = 2 ** 200",
+    "scaled = rate * qty + 0.1\nneg = -amount\nnot_a_number = float('nan') != float('nan')",
+    "rounded = round(amount)\nrounded2 = round(rate * 3, 2)\nas_int = int('42') + int(amount)",
+    "as_float = float(amount)\ntext = str(amount) + ' EUR'",
+    "upper = name.upper()\nparts = name.split(' ')\nfirst = name.split()[0]",
+    "initials = ''.join([name[0], name.split()[-1][0]])\nreplaced = name.replace('Ada', 'A.')",
+    "greeting = f'Dear {customer[\"name\"]}, you owe {amount:.2f} ({qty} items)'",
+    "padded = f'{qty:>5}|{rate:.1%}|{amount:,}|{flag}|{missing}|{opened_on}|{lines}'",
+    "days = days_between(opened_on, due)\ndeadline = add_days(opened_on, 14)",
+    "later = add_days('2024-03-01T10:00:00+01:00', 2)\nafter = parse_datetime('2024-03-01T10:00:00Z') > created_at",
+    "span = parse_date(due) - opened_on\nlonger = wait + timedelta(minutes=30)",
+    "weekday = opened_on.weekday()\niso = created_at.isoformat()\nyear = created_at.year",
+    "shifted = berlin + timedelta(hours=1)\nzone = berlin.utcoffset()",
+    "tier = customer['tier']\ntier_or = customer.get('level', 'none')",
+    "first_price = lines[0]['price'] * lines[0]['qty']\ncount = len(lines)",
+    "keys = sorted(customer.keys())\nvalues = list(customer.values())\nitems = list(customer.items())",
+    "big = amount > 100 and qty >= 3\neither = missing or 'default'\nneither = missing and 1",
+    "label = 'high' if amount > 100 else 'low'",
+    "nothing = missing is None\nsomething = flag is not True",
+    "negated = not flag\nchained = 1 < qty < 5\ncontains = 'vip' in customer['tags']",
+    "combo = [qty, rate, name, missing, flag, amount, opened_on, uid, wait]",
+    "mapping = {'a': qty, 'b': [1, 2], 'c': {'d': amount}, 4: 'int key', (1, 2): 'tuple key'}",
+    "tup = (qty, name)\nfirst_of_pair = pair[0]\nlookup = by_id[1]",
+    "sliced = name[::-1][:3]\nmaxed = max(qty, 2, 7)\nsummed = sum([1, 2, 3], 10)",
+    "alls = all([flag, qty]) and any([missing, qty])\nsorted_desc = sorted([3, 1, 2], reverse=True)",
+    "a = qty * 2\nb = a + 1\nc = f'{a}-{b}'",
+    "amount = amount + 1\ntotal = amount * 2",
+    "copy = lines\nfirst = copy[0]\nagain = [first, first]",
+    "uid_hex = uid.hex\nmerged = {**customer, 'tier': 'platinum'}",
+    "text_len = len(str(lines))\nshown = str(pair) + str(by_id)",
+    "as_bool = bool(missing)\nas_list = list(pair)\nas_dict = dict(customer)",
+    "multi_line = (amount\n              + 1)",
+    "empty = ''\nzero = 0\nnone = None",
+    "",
+    "emotion = 'calm'",
+]
+
+
+def typed(value: object) -> object:
+    """value with every type spelled out (1 == 1.0 == True, Decimal('1.0') == Decimal('1.00'))."""
+    if isinstance(value, dict):
+        return ("dict", [(typed(k), typed(v)) for k, v in value.items()])
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, [typed(item) for item in value])
+    if isinstance(value, datetime):
+        return ("datetime", value.isoformat(), repr(value.tzinfo), value.fold)
+    return (type(value).__name__, repr(value))
+
+
+@pytest.fixture(scope="module")
+def worker_runner() -> Iterator[ScriptRunner]:
+    script_runner = ScriptRunner(timeout=1.0, in_process=False)
+    yield script_runner
+    script_runner.close()
+
+
+@pytest.fixture(scope="module")
+def in_process_only() -> ScriptRunner:
+    """A runner with no worker: what it runs, it ran in process."""
+    script_runner = ScriptRunner(workers=1)
+    script_runner.close()
+    return script_runner
+
+
+@pytest.mark.parametrize("script", STRAIGHT_LINE_SCRIPTS)
+def test_straight_line_script_runs_in_process_with_the_workers_result(
+        in_process_only: ScriptRunner, worker_runner: ScriptRunner, script: str) -> None:
+    assert typed(in_process_only.run(script, dict(DATA))) == typed(worker_runner.run(script, dict(DATA)))
+
+
+def test_straight_line_scripts_start_no_worker() -> None:
+    before = set(worker_pids())
+    script_runner = ScriptRunner(workers=1)
+    try:
+        assert script_runner.run("angry = emotion == 'angry'", {"emotion": "angry"}) == {
+            "emotion": "angry", "angry": True}
+        assert set(worker_pids()) == before
+    finally:
+        script_runner.close()
+
+
+def test_in_process_can_be_switched_off(in_process_only: ScriptRunner) -> None:
+    assert in_process_only.in_process
+    script_runner = ScriptRunner(workers=1, in_process=False)
+    script_runner.close()
+    assert not script_runner.in_process
+    with pytest.raises(SandboxError, match="the script runner is closed"):
+        script_runner.run("angry = emotion == 'angry'", {"emotion": "angry"})
+
+
+def test_in_process_scripts_see_the_data_as_the_worker_does(in_process_only: ScriptRunner,
+                                                             worker_runner: ScriptRunner) -> None:
+    data = {"ordered": OrderedDict(a=1), "amount": Decimal("125.50")}
+    script = "text = str(ordered)\nshare = amount / 7"
+    with decimal.localcontext(prec=5):  # this thread's context is not the worker's
+        assert typed(in_process_only.run(script, data)) == typed(worker_runner.run(script, data))
+
+
+def test_in_process_results_never_alias_the_input(in_process_only: ScriptRunner) -> None:
+    data = {"lines": [{"sku": "A"}], "customer": {"tags": ["vip"]}}
+    result = in_process_only.run("copy = lines\nfirst = copy[0]\ntags = customer['tags']\nboth = [tags, tags]", data)
+    result["lines"][0]["sku"] = "changed"
+    result["copy"][0]["sku"] = "changed"
+    result["first"]["sku"] = "changed"
+    result["tags"].append("changed")
+    result["customer"]["tags"].append("changed")
+    result["both"][0].append("changed")
+    assert data == {"lines": [{"sku": "A"}], "customer": {"tags": ["vip"]}}
+    assert result["both"] == [["vip", "changed"], ["vip"]]  # as the worker's copy: two lists
+
+
+WORKER_ONLY = [  # (id, script, extra data): not straight-line, or refused while running in process
+    ("loop", "total = 0\nfor line in lines:\n    total += line['qty']", {}),
+    ("def", "def double(v):\n    return v * 2\nx = double(qty)", {}),
+    ("comprehension", "skus = [line['sku'] for line in lines]", {}),
+    ("generator", "n = sum(line['qty'] for line in lines)", {}),
+    ("tuple target", "a, b = pair", {}),
+    ("two targets", "a = b = qty", {}),
+    ("augmented", "qty += 1", {}),
+    ("subscript target", "customer['tier'] = 'silver'", {}),
+    ("bare expression", "len(lines)", {}),
+    ("set literal", "tags = sorted({name, emotion})", {}),
+    ("set call", "tags = sorted(set([name, emotion]))", {}),
+    ("function value", "f = len", {}),
+    ("function argument", "longest = max(['a', 'bbb'], key=len)", {}),
+    ("assigned name shadows a builtin", "len = 3\nn = len(lines)", {}),
+    ("data shadows a builtin", "n = len(lines)", {"len": 5}),
+    ("repr conversion", "text = f'{name!r}'", {}),
+    ("locale format", "text = f'{qty:n}'", {}),
+    ("strftime", "month = opened_on.strftime('%B')", {}),
+    ("keyword the wrapper knows", "n = int(value='5')", {}),
+    ("keyword on join", "s = '-'.join(items=['a'])", {}),
+    ("keyword on replace", "s = name.replace(old='Ada', new='A.')", {}),
+    ("identity", "same = lines is lines", {}),
+    ("set in data", "n = sorted(tags)", {"tags": {"x", "y"}}),
+    ("set from keys", "keys = list(customer.keys() | {'x': 1}.keys())", {}),
+    ("large value", "n = len(str([[0] * 99999] * 20))", {}),
+    ("refused by the evaluator", "n = len('x'.replace('', 'y' * 99999))", {}),
+    ("error", "a = 1\nb = a / 0", {}),
+    ("missing variable", "a = nowhere", {}),
+    ("unstorable result", "d = customer.items()", {}),
+    ("too large for JSON", "n = 2 ** 8000 * 2 ** 8000", {}),
+]
+
+
+@pytest.mark.parametrize(("script", "extra"), [(c[1], c[2]) for c in WORKER_ONLY], ids=[c[0] for c in WORKER_ONLY])
+def test_other_scripts_go_to_the_worker_unchanged(in_process_only: ScriptRunner, runner: ScriptRunner,
+                                                  worker_runner: ScriptRunner, script: str, extra: dict) -> None:
+    data = {**DATA, **extra}
+    with pytest.raises(SandboxError, match="the script runner is closed"):
+        in_process_only.run(script, dict(data))
+
+    def outcome(script_runner: ScriptRunner) -> object:
+        try:
+            return typed(script_runner.run(script, dict(data)))
+        except SandboxError as exc:
+            return type(exc), str(exc)
+
+    assert outcome(runner) == outcome(worker_runner)
+
+
+ONE_LINE_ATTACKS = [a[3] for a in ATTACKS if "\n" not in a[3] and a[3].startswith("x = ")] + [
+    "x = __import__('os').system('touch {marker}')", "x = open('/etc/passwd')",
+    "x = __import__('os').environ", "x = 'a' * 10**10", "x = int(Decimal('1e999999999'))",
+    "x = created_at.now()", "x = amount.__class__", "x = f'{amount.__class__}'",
+]
+
+
+@pytest.mark.parametrize("script", ONE_LINE_ATTACKS)
+def test_one_line_attack_fails_as_in_the_worker(runner: ScriptRunner, worker_runner: ScriptRunner,
+                                                marker: Path, script: str) -> None:
+    script = script.replace("{marker}", str(marker))
+    with pytest.raises(SandboxError) as in_process:
+        runner.run(script, dict(NAMES))
+    with pytest.raises(SandboxError) as worker:
+        worker_runner.run(script, dict(NAMES))
+    if isinstance(worker.value, (ScriptTimeout, ScriptResourceExceeded)):  # which limit comes first may vary
+        assert isinstance(in_process.value, (ScriptTimeout, ScriptResourceExceeded))
+    else:
+        assert (type(in_process.value), str(in_process.value)) == (type(worker.value), str(worker.value))
+    assert not marker.exists()
+    assert_pool_works(runner)
+
+
+def test_the_setting_reaches_the_runtime(tmp_path: Path) -> None:
+    from app import create_app
+    from config import TestingConfig
+
+    for setting in (True, False):
+        app = create_app(TestingConfig, INSTANCE_DIR=str(tmp_path), SCRIPTS_IN_PROCESS=setting)
+        assert app.extensions["kesu.runtime"].environment.script_runner.in_process is setting
