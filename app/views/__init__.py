@@ -37,6 +37,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     from app.views import outbox
     app.register_blueprint(outbox.bp)
+    from app.views import customer_devices
+    app.register_blueprint(customer_devices.bp)
 
     from app.views import dashboard
     app.register_blueprint(dashboard.bp)

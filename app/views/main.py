@@ -26,6 +26,7 @@ STAFF_SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("kb.index", "Knowledge base 知识库", _TASK_ROLES),
     ("studio.index", "Studio 流程设计", ("analyst",)),
     ("audit.index", "Audit 审计", ("auditor",)),
+    ("customer_devices.index", "Customer devices 客户设备", ("supervisor",)),
     ("admin.users", "Users 用户", ("admin",)),
 )
 

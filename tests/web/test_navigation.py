@@ -12,13 +12,14 @@ PASSWORD = "correct horse"
 
 # role -> (top-bar paths it must show, paths it must not show)
 EXPECTED = {
-    "agent": ({"/tasks", "/kb"}, {"/tasks/supervisor", "/dashboard", "/alerts", "/studio", "/audit", "/refunds"}),
-    "supervisor": ({"/tasks", "/tasks/supervisor", "/dashboard", "/alerts", "/outbox", "/kb"},
+    "agent": ({"/tasks", "/kb"}, {"/tasks/supervisor", "/dashboard", "/alerts", "/studio", "/audit", "/refunds",
+                                  "/admin/customers"}),
+    "supervisor": ({"/tasks", "/tasks/supervisor", "/dashboard", "/alerts", "/outbox", "/kb", "/admin/customers"},
                    {"/studio", "/audit", "/refunds", "/admin/users"}),
     "finance": ({"/tasks", "/dashboard", "/refunds", "/kb"}, {"/alerts", "/studio", "/audit"}),
     "analyst": ({"/studio", "/dashboard"}, {"/tasks", "/kb", "/audit", "/refunds"}),
     "auditor": ({"/audit"}, {"/tasks", "/dashboard", "/studio", "/kb"}),
-    "admin": ({"/tasks", "/studio", "/audit", "/refunds", "/admin/users", "/dashboard"}, set()),
+    "admin": ({"/tasks", "/studio", "/audit", "/refunds", "/admin/users", "/dashboard", "/admin/customers"}, set()),
 }
 
 
