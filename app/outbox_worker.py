@@ -86,8 +86,8 @@ def _prepare(claim: outbox.Claim, row: Notification, senders: dict[str, Sender],
         return Prepared(claim, failure=DeliveryFailed(f"no sender for channel '{row.channel}'; known: "
                                                       f"{', '.join(senders)}", retryable=False))
     try:
-        message = outbox.outgoing(row, current_app.jinja_env, language=current_app.config["NOTIFICATION_LANGUAGE"],
-                                  now=now)
+        message = outbox.outgoing(row, current_app.jinja_env,
+                                  default_language=current_app.config["NOTIFICATION_LANGUAGE"], now=now)
     except DeliveryFailed as failure:
         return Prepared(claim, sender, failure=failure)
     except Exception as error:  # a template bug: recorded on the message, retried, then failed

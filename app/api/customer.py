@@ -15,9 +15,10 @@ from app.api import api, schemas
 from app.api import customer_schemas as cs
 from app.api.registry import refuse_bad_text
 from app.errors import ValidationFailed
+from app.i18n import LANGUAGES
 from app.models.customer import Customer
 from app.runtime import get_runtime
-from app.services import complaints, customer_app, customer_forms, outbox
+from app.services import complaints, customer_app, customer_forms, customer_language, outbox
 from app.services.complaint_timeline import progress
 from app.services.complaints import MAX_FORM_BYTES, Submission
 from app.services.order_source import get_order_source
@@ -60,6 +61,12 @@ def get_me(customer: Customer) -> dict[str, Any]:
     return cs.customer(customer)
 
 
+@customer_route("/customer/me", "PATCH", summary="Set my language: the one my notifications are written in",
+                body=cs.ME_BODY, response=cs.CUSTOMER, errors=(422,), body_refusal=customer_language.refusal)
+def update_me(customer: Customer, body: dict[str, Any]) -> dict[str, Any]:
+    return run_command(lambda: cs.customer(customer_language.choose(customer.id, body["language"])))
+
+
 @customer_route("/customer/complaints", "POST", summary="Submit a complaint (JSON, or multipart with photos)",
                 body=cs.SUBMIT_BODY, multipart=cs.SUBMIT_FORM, headers=cs.IDEMPOTENCY_HEADER,
                 response=cs.COMPLAINT, status=201, errors=(409, 413, 422, 429, 503), max_body=MAX_FORM_BYTES,
@@ -67,7 +74,7 @@ def get_me(customer: Customer) -> dict[str, Any]:
 def submit_complaint(customer: Customer, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     submission = Submission(order_ref=body["order_ref"], category=body["category"], description=body["description"],
                             contact=(body.get("contact") or "").strip() or None, images=body.get("images", []),
-                            channel="app", idempotency_key=_idempotency_key())
+                            channel="app", idempotency_key=_idempotency_key(), language=_app_language())
     now, folder = get_runtime().clock.now(), upload_folder()
 
     def send() -> Any:
@@ -76,6 +83,11 @@ def submit_complaint(customer: Customer, body: dict[str, Any]) -> tuple[dict[str
         return run_command(send), 201
     except IntegrityError:  # a retry raced the first request with the same key: answer as the first did
         return run_command(send), 201
+
+
+def _app_language() -> str | None:
+    """Return the language the app asks for in Accept-Language (None when it sends none the shop speaks)."""
+    return request.accept_languages.best_match(list(LANGUAGES))
 
 
 def _idempotency_key() -> str | None:

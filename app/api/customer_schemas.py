@@ -9,6 +9,7 @@ from flask import url_for
 
 from app.api.schemas import ID, OPTIONAL_TEXT, OPTIONAL_TIME, TIME, items_of, obj
 from app.classification.taxonomy import CATEGORY_CODES
+from app.i18n import LANGUAGES
 from app.models.complaint import Complaint
 from app.models.customer import Customer
 from app.models.notification import Notification
@@ -28,7 +29,11 @@ TOKEN_BODY = obj({
     "device": {"type": "string", "minLength": 1, "maxLength": 120,
                "description": "a name for this token, e.g. the phone's model"},
 }, required=["login", "password"])
-CUSTOMER = obj({"id": ID, "name": {"type": "string"}, "phone": OPTIONAL_TEXT, "email": OPTIONAL_TEXT})
+LANGUAGE = {"enum": [*LANGUAGES, None], "description": "the language my notifications are written in "
+            f"({', '.join(f'{code}: {name}' for code, name in LANGUAGES.items())}); null: the shop's default"}
+CUSTOMER = obj({"id": ID, "name": {"type": "string"}, "phone": OPTIONAL_TEXT, "email": OPTIONAL_TEXT,
+                "language": LANGUAGE})
+ME_BODY = obj({"language": LANGUAGE})
 TOKEN = obj({"token": {"type": "string", "pattern": "^kesuc_"}, "customer": CUSTOMER})
 REVOKED = obj({"revoked": {"const": True}})
 
@@ -93,7 +98,7 @@ def _money(value: Decimal) -> str:
 
 
 def customer(row: Customer) -> dict[str, Any]:
-    return {"id": row.id, "name": row.name, "phone": row.phone, "email": row.email}
+    return {"id": row.id, "name": row.name, "phone": row.phone, "email": row.email, "language": row.language}
 
 
 def complaint_summary(row: Complaint, status: str) -> dict[str, Any]:

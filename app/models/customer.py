@@ -17,7 +17,8 @@ class Customer(db.Model):
     """A shop customer; never a staff ``User`` (the two sign in under different session keys)."""
 
     __tablename__ = "customer"
-    __table_args__ = (CheckConstraint("tier IN ('normal', 'vip')", name="tier_known"),)
+    __table_args__ = (CheckConstraint("tier IN ('normal', 'vip')", name="tier_known"),
+                      CheckConstraint("language IS NULL OR language IN ('zh_CN', 'en')", name="language_known"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
@@ -26,6 +27,8 @@ class Customer(db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     tier: Mapped[str] = mapped_column(String(20), default="normal")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # their notifications' language, a code of app.i18n.LANGUAGES (a new one: migrate the check); None: the default
+    language: Mapped[str | None] = mapped_column(String(10))
 
     @property
     def process_id(self) -> str:

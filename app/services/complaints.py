@@ -18,7 +18,7 @@ from app.models import HumanTask, ProcessInstance, Refund
 from app.models.complaint import Complaint, ComplaintAttachment
 from app.models.customer import Customer
 from app.models.order import Order
-from app.services import complaint_facts, customer_forms, orders, processes, task_work
+from app.services import complaint_facts, customer_forms, customer_language, orders, processes, task_work
 from app.services.images import CleanImage, ImageRefused, clean_image
 from app.services.order_source import get_order_source
 from app.services.uploads import store_with_unit
@@ -48,6 +48,7 @@ class Submission:
     images: list[bytes] = field(default_factory=list)
     channel: str = "web"
     idempotency_key: str | None = None
+    language: str | None = None   # the language the customer wrote in (portal or app), taken as theirs if unset
 
 
 def submit(customer: Customer, submission: Submission, *, upload_dir: Path, now: datetime) -> tuple[Complaint, bool]:
@@ -78,6 +79,7 @@ def submit(customer: Customer, submission: Submission, *, upload_dir: Path, now:
                                         business_key=complaint.reference)
     complaint.instance_id = instance.id
     db.session.flush()
+    customer_language.adopt(customer, submission.language)
     return complaint, True
 
 

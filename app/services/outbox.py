@@ -21,6 +21,7 @@ from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.models.customer import Customer
 from app.models.notification import Notification, NotificationStatus
+from app.services.customer_language import template_language
 from app.services.notification_senders import DeliveryFailed, Outgoing
 
 S = NotificationStatus
@@ -139,20 +140,31 @@ def address_of(row: Notification) -> str:
     return address
 
 
-def outgoing(row: Notification, env: Environment, *, language: str, now: datetime) -> Outgoing:
-    """Return the rendered message of a claimed row, addressed for its channel."""
-    subject, text = render(row, env, language=language)
+def language_of(row: Notification, *, default: str) -> str:
+    """Return the language a message is written in: its customer's, else ``default`` (KESU_NOTIFICATION_LANGUAGE).
+
+    Staff messages and messages without a known customer are always in ``default``.
+    """
+    if row.channel == "staff" or not (row.customer_id or "").isdigit():
+        return default
+    customer = db.session.get(Customer, int(row.customer_id))  # type: ignore[arg-type]
+    return template_language(None if customer is None else customer.language, default)
+
+
+def outgoing(row: Notification, env: Environment, *, default_language: str, now: datetime) -> Outgoing:
+    """Return the rendered message of a claimed row (in ``language_of`` it), addressed for its channel."""
+    subject, text = render(row, env, language=language_of(row, default=default_language))
     return Outgoing(notification_id=row.id, channel=row.channel, address=address_of(row), subject=subject,
                     text=text, template=row.template, idempotency_key=row.idempotency_key, at=now,
                     customer_id=row.customer_id, complaint_id=row.complaint_id)
 
 
-def shown_text(row: Notification, env: Environment, *, language: str) -> str:
+def shown_text(row: Notification, env: Environment, *, default_language: str) -> str:
     """Return the text as sent, or for a message not sent yet the text it will be sent with."""
     if row.rendered is not None:
         return row.rendered
     try:
-        return "\n".join(render(row, env, language=language))
+        return "\n".join(render(row, env, language=language_of(row, default=default_language)))
     except Exception as error:  # shown on the staff page; sending records the same error on the row
         return f"(cannot render: {type(error).__name__}: {error})"
 

@@ -78,7 +78,8 @@ def submit_complaint() -> Response | tuple[str, int]:
         return _render_form(form, values, {"form": _("The form expired; send it again.")}, 400)
     submission = Submission(order_ref=values["order_ref"], category=values["category"],
                             description=values["description"], contact=values["contact"].strip() or None,
-                            images=[f.read() for f in request.files.getlist("images") if f.filename], channel="web")
+                            images=[f.read() for f in request.files.getlist("images") if f.filename], channel="web",
+                            language=current_language())
     customer, now = current_customer(), get_runtime().clock.now()
     try:
         complaint, _created = run_command(lambda: complaints.submit(customer, submission,  # type: ignore[arg-type]

@@ -13,7 +13,9 @@ from flask_babel import Babel, get_locale, refresh
 from werkzeug.wrappers import Response
 
 from app.i18n import DEFAULT_LOCALE, LANGUAGES, SOURCE_LOCALE, TRANSLATIONS, compile_catalogues
-from app.views.customer_access import safe_next
+from app.services import customer_language
+from app.services.uow import run_command
+from app.views.customer_access import current_customer, safe_next
 
 SESSION_KEY = "lang"
 bp = Blueprint("language", __name__)
@@ -40,10 +42,17 @@ def current_language() -> str:
 
 @bp.post("/language")
 def choose_language() -> Response:
-    """Remember the language the customer chose (an unknown one clears the choice) and go back."""
+    """Remember the language the customer chose (an unknown one clears the choice) and go back.
+
+    A signed-in customer's choice is also stored as their language (``Customer.language``), which
+    their notifications are written in; clearing the session's choice leaves that as it is.
+    """
     chosen = request.form.get("lang", "")
     if chosen in LANGUAGES:
         session[SESSION_KEY] = chosen
+        customer = current_customer()
+        if customer is not None:   # a signed-in customer's notifications follow the choice too
+            run_command(lambda: customer_language.choose(customer.id, chosen))
     else:
         session.pop(SESSION_KEY, None)
     return redirect(safe_next(request.form.get("next"), url_for("complaints.my_complaints")))

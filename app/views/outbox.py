@@ -30,8 +30,8 @@ def index() -> str:
     channel = request.args.get("channel") if request.args.get("channel") in CHANNELS else None
     page = max(1, request.args.get("page", 1, type=int) or 1)
     rows, total = outbox.list_messages(status=status, channel=channel, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    language = current_app.config["NOTIFICATION_LANGUAGE"]
-    messages = [(row, outbox.shown_text(row, current_app.jinja_env, language=language)) for row in rows]
+    default = current_app.config["NOTIFICATION_LANGUAGE"]
+    messages = [(row, outbox.shown_text(row, current_app.jinja_env, default_language=default)) for row in rows]
     return render_template("outbox/index.html", messages=messages, total=total, page=page, page_size=PAGE_SIZE,
                            status=status, channel=channel, statuses=STATUSES, channels=CHANNELS,
                            senders=_sender_names())
