@@ -96,6 +96,8 @@ MAX_EXPRESSION_LENGTH = 10_000
 MAX_INT_BITS = 16_384
 MAX_DECIMAL_DIGITS = 4_300  # Python's own int <-> str conversion limit
 MAX_STRING_LENGTH = 100_000  # simpleeval's limit for literals and repetition
+MAX_BUILT = 1_000_000  # items and characters one evaluation may build with + and * (each within the limit above)
+_CONTAINERS = (list, tuple, dict, set, frozenset)
 
 
 def _check_decimal(value: Decimal) -> Decimal:
@@ -145,6 +147,9 @@ def _power(base: Any, exponent: Any) -> Any:
 def _multiply(left: Any, right: Any) -> Any:
     if isinstance(left, int) and isinstance(right, int) and left.bit_length() + right.bit_length() > MAX_INT_BITS:
         raise FeatureNotAvailable("the product is too large to compute")
+    for side in (left, right):  # [[0] * 99999] * 99999 is cheap to build but 10**10 items to print or compare
+        if isinstance(side, (list, tuple)) and any(isinstance(item, _CONTAINERS) for item in side):
+            raise FeatureNotAvailable("repeating a list that holds lists or dicts is not allowed in expressions")
     return _BASE_OPERATORS[ast.Mult](left, right)  # simpleeval's repetition limit
 
 
@@ -194,6 +199,22 @@ _IMMUTABLE = frozenset({str, int, float, bool, type(None), Decimal, date, dateti
 
 class _SimpleEval(EvalWithCompoundTypes):  # type: ignore[misc]  # simpleeval ships no types
     """simpleeval with per-type attribute allow-lists, size guards and a shallow item check."""
+
+    _built = 0
+
+    def eval(self, expr: str, previously_parsed: Any = None) -> Any:
+        self._built = 0
+        return super().eval(expr, previously_parsed)
+
+    def _eval_binop(self, node: ast.BinOp) -> Any:
+        # Each + or * stays under simpleeval's length limit, but a comprehension can repeat one
+        # 10,000 times: what one evaluation builds in all is counted against MAX_BUILT.
+        result = super()._eval_binop(node)
+        if isinstance(result, (str, bytes, list, tuple)):
+            self._built += len(result)
+            if self._built > MAX_BUILT:
+                raise FeatureNotAvailable(f"the expression builds more than {MAX_BUILT:,} items or characters")
+        return result
 
     def _check_disallowed_items(self, item: Any) -> None:
         # Shallow on purpose: an item taken out of a container passes through _eval again,

@@ -383,8 +383,13 @@ def test_script_attack_is_refused(runner: ScriptRunner, marker: Path, script: st
     ("int(Decimal('1e999999999'))", "is out of range"),
     ("'x'.replace('', 'y' * 99999)", "could be too long"),
     ("'%0999999999d' % amount", "'%' string formatting is not allowed"),
+    ("str([[0] * 99999] * 99999)", "repeating a list that holds lists or dicts is not allowed"),
+    ("[[0] * 99999] * 99999 == [[0] * 99999] * 99999", "repeating a list that holds lists or dicts"),
+    ("len([[0] * 99999 for a in items * 5 for b in items * 5])", "builds more than 1,000,000 items or characters"),
+    ("len(['a' * 99999 for a in items * 4])", "builds more than 1,000,000 items or characters"),
 ])
 def test_expensive_expressions_are_refused(evaluator: ExpressionEvaluator, expression: str, message: str) -> None:
+    assert len(NAMES["items"]) == 3  # the sizes above are chosen for it
     started = time.monotonic()
     with pytest.raises(SandboxError, match=message.replace("(", r"\(")):
         evaluator.evaluate(expression, NAMES)
