@@ -59,7 +59,7 @@ def instrument() -> None:
         (engine.Execution, "_flush_changes", "engine: task-state events"),
         (engine.Execution, "dump", "snapshot dump"),
         (persistence, "load_workflow", "snapshot load"),
-        (sandbox.ScriptRunner, "run", "sandbox: script worker"),
+        (sandbox.ScriptRunner, "run", "sandbox: scripts (in process or worker)"),
         (sandbox.ExpressionEvaluator, "evaluate", "sandbox: expressions"),
         (projections.Projection, "of", "projection of"),
         (projections, "apply_changes", "projections: write"),
