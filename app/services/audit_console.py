@@ -9,6 +9,8 @@ from datetime import date, datetime, time, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 
 from app.errors import ValidationFailed
@@ -17,6 +19,10 @@ from app.models import InstanceStatus, ProcessDefinition, ProcessEvent, ProcessI
 from app.services import audit, audit_outcomes, audit_personal, audit_retention, processes
 from app.services.audit_replay import replay_instance
 from workflows.persistence import canonical_json
+
+# An instance's status as the auditor (and the analyst's migration check) reads it.
+INSTANCE_STATUS_LABELS = {"running": _l("running"), "waiting": _l("waiting"), "completed": _l("completed"),
+                          "error": _l("error"), "cancelled": _l("cancelled"), "suspended": _l("suspended")}
 
 PAGE_SIZE = 200
 PERSONAL_KEYS = {"customer_name", "name", "phone", "mobile", "email", "address", "contact", "id_card"}
@@ -45,10 +51,11 @@ class AuditFilter:
         """Read filters from query arguments, refusing values that mean nothing."""
         status = args.get("status", "").strip()
         if status and status not in {s.value for s in InstanceStatus}:
-            raise ValidationFailed(f"unknown status '{status}'", fields={"status": "pick a status from the list"})
+            raise ValidationFailed(_("unknown status '%(status)s'", status=status),
+                                   fields={"status": _("pick a status from the list")})
         version = args.get("version", "").strip()
         if version and not version.isdigit():
-            raise ValidationFailed("the process version is a whole number", fields={"version": "e.g. 3"})
+            raise ValidationFailed(_("the process version is a whole number"), fields={"version": _("e.g. 3")})
         return cls(args.get("key", "").strip(), args.get("order", "").strip(), args.get("customer", "").strip(),
                    status, int(version) if version else None, _day(args, "date_from"), _day(args, "date_to"),
                    _amount(args, "refunded_min"), _amount(args, "refunded_max"),
@@ -65,7 +72,8 @@ def _day(args: Mapping[str, str], name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValidationFailed(f"'{value}' is not a date", fields={name: "use YYYY-MM-DD, e.g. 2026-01-31"}) from None
+        raise ValidationFailed(_("'%(value)s' is not a date", value=value),
+                               fields={name: _("use YYYY-MM-DD, e.g. 2026-01-31")}) from None
 
 
 def _amount(args: Mapping[str, str], name: str) -> Decimal | None:
@@ -77,14 +85,16 @@ def _amount(args: Mapping[str, str], name: str) -> Decimal | None:
     except InvalidOperation:
         amount = Decimal("NaN")
     if not amount.is_finite() or amount < 0:
-        raise ValidationFailed(f"'{value}' is not an amount", fields={name: "a number of yuan, e.g. 50 or 12.5"})
+        raise ValidationFailed(_("'%(value)s' is not an amount", value=value),
+                               fields={name: _("a number of yuan, e.g. 50 or 12.5")})
     return amount
 
 
 def _yes_no(args: Mapping[str, str], name: str) -> str:
     value = args.get(name, "").strip()
     if value not in ("", "yes", "no"):
-        raise ValidationFailed(f"'{value}' is not yes or no", fields={name: "yes, no or empty for either"})
+        raise ValidationFailed(_("'%(value)s' is not yes or no", value=value),
+                               fields={name: _("yes, no or empty for either")})
     return value
 
 
@@ -172,12 +182,25 @@ def instance_record(instance_id: int, *, unmasked: bool = False, checks: bool = 
 
 
 def run_check(instance_id: int, check: str) -> str:
-    """Run "verify" (the hash chain) or "replay" on one instance and describe the outcome."""
+    """Run "verify" (the hash chain) or "replay" on one instance and describe the outcome in the reader's language.
+
+    The exports keep the reports' own ``describe()`` (English), so a file reads the same whoever downloads it.
+    """
     if check == "verify":
-        return audit.verify_chains(instance_id).describe()
+        chain = audit.verify_chains(instance_id)
+        if chain.intact:
+            return _("intact: %(events)d events in %(chains)d chain(s) verified", events=chain.checked,
+                     chains=chain.streams)
+        bad = chain.first_bad or {}
+        return _("TAMPERED: %(reason)s at event id %(id)s (%(stream)s seq %(seq)s)", reason=bad.get("reason"),
+                 id=bad.get("id"), stream=bad.get("stream"), seq=bad.get("seq"))
     if check == "replay":
-        return replay_instance(instance_id).describe()
-    raise ValidationFailed(f"unknown check '{check}'", fields={"check": "verify or replay"})
+        replay = replay_instance(instance_id)
+        if replay.identical:
+            return _("identical: %(events)d events and the final state reproduced", events=replay.steps)
+        where = _("step %(seq)s", seq=replay.seq) if replay.seq is not None else _("final state")
+        return _("DIFFERENT at %(where)s: %(difference)s", where=where, difference=replay.difference)
+    raise ValidationFailed(_("unknown check '%(check)s'", check=check), fields={"check": _("verify or replay")})
 
 
 def export_json(records: list[dict[str, Any]]) -> str:

@@ -5,6 +5,8 @@ import copy
 import re
 from typing import Any
 
+from flask_babel import gettext as _
+
 from app.errors import NotFound
 from app.services import audit_console, processes
 
@@ -19,8 +21,8 @@ def diagram_xml(instance_id: int) -> tuple[str, str]:
     for item in instance.definition.files:
         if item.kind == "bpmn" and pattern.search(item.content):
             return item.path, item.content
-    raise NotFound(f"version v{instance.definition.version} holds no BPMN file defining process "
-                   f"'{instance.process_id}'; the deployment is incomplete, redeploy it")
+    raise NotFound(_("version v%(version)d holds no BPMN file defining process '%(process)s'; the deployment is "
+                     "incomplete, redeploy it", version=instance.definition.version, process=instance.process_id))
 
 
 def _apply(data: dict[str, Any], diff: Any) -> None:

@@ -9,6 +9,8 @@ import json
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.errors import Conflict, DefinitionInvalid, FourEyesViolation, NotFound, ValidationFailed
@@ -20,6 +22,12 @@ from app.services.studio_files import check_content, check_path, decode_upload, 
 from workflows.definitions import DEFAULT_MAX_BYTES, Problem
 from workflows.model_diff import same_model
 
+# What the analyst reads for a draft's status and for the actions on it (the templates use the same words).
+DRAFT_STATUS_LABELS = {"draft": _l("draft"), "in_review": _l("in review"), "approved": _l("approved"),
+                       "deployed": _l("deployed")}
+ACTION_LABELS = {"edit": _l("edit"), "request_review": _l("request review of"), "approve": _l("approve"),
+                 "deploy": _l("deploy")}
+
 MAX_UPLOAD = DEFAULT_MAX_BYTES
 
 
@@ -27,7 +35,7 @@ def get_draft(draft_id: int) -> StudioDraft:
     """Return a draft or raise NotFound."""
     draft = db.session.get(StudioDraft, draft_id)
     if draft is None:
-        raise NotFound(f"studio draft {draft_id} does not exist; open the studio library to pick one")
+        raise NotFound(_("studio draft %(id)s does not exist; open the studio library to pick one", id=draft_id))
     return draft
 
 
@@ -35,7 +43,7 @@ def create_draft(name: str, *, base_version: int | None, actor: str, now: dateti
     """Start a draft holding a copy of a deployed version's files (the newest when none is named)."""
     name = (name or "").strip()
     if not name or len(name) > 120:
-        raise ValidationFailed("give the draft a name of 1 to 120 characters", fields={"name": "required"})
+        raise ValidationFailed(_("give the draft a name of 1 to 120 characters"), fields={"name": _("required")})
     base = _version(base_version)
     draft = StudioDraft(name=name, author=actor, updated_by=actor, created_at=now, updated_at=now,
                         base_version=base.version if base else None, status=DraftStatus.DRAFT.value)
@@ -82,7 +90,8 @@ def new_form(draft_id: int, name: str, *, actor: str, now: datetime) -> str:
     name = (name or "").strip().removesuffix(".json")
     path = check_path(f"bpmn/forms/{name}.json")
     if path in draft.file_map():
-        raise Conflict(f"the draft already has form '{name}'; open it from the file list or pick another name")
+        raise Conflict(_("the draft already has form '%(name)s'; open it from the file list or pick another name",
+                         name=name))
     starter = {"title": name.replace("_", " ").capitalize(), "type": "object", "required": [],
                "properties": {"note": {"type": "string", "title": "Note", "maxLength": 500}}}
     _put(draft, path, json.dumps(starter, ensure_ascii=False, indent=2), actor=actor, now=now)
@@ -103,7 +112,7 @@ def request_review(draft_id: int, *, actor: str, now: datetime) -> StudioDraft:
     """Ask another analyst to review a draft that has no validation errors."""
     draft = get_draft(draft_id)
     _require(draft, "request_review")
-    _require_valid(draft, "asking for review")
+    _require_valid(draft, _l("asking for review"))
     _require_change(draft)
     draft.status, draft.review_requested_by, draft.review_requested_at = DraftStatus.IN_REVIEW.value, actor, now
     _record("studio.review_requested", draft, actor, now)
@@ -115,9 +124,9 @@ def approve(draft_id: int, *, actor: str, now: datetime) -> StudioDraft:
     draft = get_draft(draft_id)
     _require(draft, "approve")
     if actor in (draft.author, draft.updated_by, draft.review_requested_by):
-        raise FourEyesViolation("you wrote or changed this draft, so you cannot approve it: another analyst "
-                                "must review and approve it (four-eyes rule)")
-    _require_valid(draft, "approving")
+        raise FourEyesViolation(_("you wrote or changed this draft, so you cannot approve it: another analyst "
+                                  "must review and approve it (four-eyes rule)"))
+    _require_valid(draft, _l("approving"))
     draft.status, draft.approved_by, draft.approved_at = DraftStatus.APPROVED.value, actor, now
     _record("studio.approved", draft, actor, now)
     return draft
@@ -149,7 +158,8 @@ def file_content(draft: StudioDraft, path: str) -> str:
     for file in draft.files:
         if file.path == path:
             return file.content
-    raise NotFound(f"draft '{draft.name}' has no file '{path}'; it has {', '.join(draft.file_map()) or 'none'}")
+    raise NotFound(_("draft '%(name)s' has no file '%(path)s'; it has %(files)s", name=draft.name, path=path,
+                     files=", ".join(draft.file_map()) or _("none")))
 
 
 def form_keys(draft: StudioDraft) -> list[str]:
@@ -176,7 +186,7 @@ def _version(number: int | None) -> ProcessDefinition | None:
         query = select(ProcessDefinition).where(ProcessDefinition.version == number)
     found = db.session.execute(query).scalar_one_or_none()
     if number is not None and found is None:
-        raise NotFound(f"version {number} was never deployed; pick one from the studio library")
+        raise NotFound(_("version %(number)s was never deployed; pick one from the studio library", number=number))
     return found
 
 
@@ -198,24 +208,26 @@ def _touch(draft: StudioDraft, actor: str, now: datetime) -> None:
 
 def _require(draft: StudioDraft, action: str) -> None:
     if DraftStatus(draft.status) not in DRAFT_TRANSITIONS[action]:
-        allowed = " or ".join(s.value.replace("_", " ") for s in DRAFT_TRANSITIONS[action])
-        raise Conflict(f"draft '{draft.name}' is {draft.status.replace('_', ' ')}; you can {action.replace('_', ' ')} "
-                       f"only a draft that is {allowed} (start a new draft from the deployed version to change it)")
+        allowed = _(" or ").join(str(DRAFT_STATUS_LABELS[s.value]) for s in DRAFT_TRANSITIONS[action])
+        raise Conflict(_("draft '%(name)s' is %(status)s; you can %(action)s only a draft that is %(allowed)s "
+                         "(start a new draft from the deployed version to change it)", name=draft.name,
+                         status=DRAFT_STATUS_LABELS[draft.status], action=ACTION_LABELS[action], allowed=allowed))
 
 
-def _require_valid(draft: StudioDraft, doing: str) -> None:
+def _require_valid(draft: StudioDraft, doing: object) -> None:
     errors = [p for p in validate(draft.file_map()) if p.severity == "error"]
     if errors:
-        raise DefinitionInvalid(f"fix the {len(errors)} problem(s) in the validation list before {doing}", errors)
+        raise DefinitionInvalid(_("fix the %(count)d problem(s) in the validation list before %(doing)s",
+                                  count=len(errors), doing=doing), errors)
 
 
 def _require_change(draft: StudioDraft) -> None:
     """Refuse a draft whose model is the one of the version it started from (the studio diff says "same")."""
     base = _version(draft.base_version) if draft.base_version else None
     if base is not None and same_model(base.file_map(), draft.file_map()):
-        raise Conflict(f"draft '{draft.name}' runs exactly like v{base.version}, the version it started from, so "
-                       f"there is nothing to deploy: change the process, a decision or a form first (the diff "
-                       f"against v{base.version} lists what differs)")
+        raise Conflict(_("draft '%(name)s' runs exactly like v%(version)d, the version it started from, so there "
+                         "is nothing to deploy: change the process, a decision or a form first (the diff against "
+                         "v%(version)d lists what differs)", name=draft.name, version=base.version))
 
 
 def _record(event_type: str, draft: StudioDraft, actor: str, now: datetime, **extra: Any) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import ProcessDefinition
 from app.models.studio import StudioDraft
+from app.services.studio import DRAFT_STATUS_LABELS
 from workflows.model_diff import diff_files
 
 _REF = re.compile(r"^(v|d)(\d{1,9})$")
@@ -19,19 +21,19 @@ def resolve(ref: str, field: str) -> tuple[str, dict[str, str]]:
     """Return (label, files) for "v<version>" or "d<draft id>"; a bad reference says how to write one."""
     match = _REF.match((ref or "").strip())
     if match is None:
-        raise ValidationFailed(f"'{ref}' is not a version: write v<number> for a deployed version (e.g. v2) or "
-                               f"d<number> for a draft (e.g. d5)", fields={field: "v<number> or d<number>"})
+        raise ValidationFailed(_("'%(ref)s' is not a version: write v<number> for a deployed version (e.g. v2) or "
+                                 "d<number> for a draft (e.g. d5)", ref=ref), fields={field: _("v<number> or d<number>")})
     kind, number = match.group(1), int(match.group(2))
     if kind == "v":
         definition = db.session.execute(select(ProcessDefinition).where(
             ProcessDefinition.version == number)).scalar_one_or_none()
         if definition is None:
-            raise NotFound(f"version {number} was never deployed; pick one from the studio library")
+            raise NotFound(_("version %(number)s was never deployed; pick one from the studio library", number=number))
         return f"v{number}", definition.file_map()
     draft = db.session.get(StudioDraft, number)
     if draft is None:
-        raise NotFound(f"draft {number} does not exist; pick one from the studio library")
-    return f"draft {number} ({draft.name})", draft.file_map()
+        raise NotFound(_("draft %(number)s does not exist; pick one from the studio library", number=number))
+    return _("draft %(number)d (%(name)s)", number=number, name=draft.name), draft.file_map()
 
 
 def compare(old_ref: str, new_ref: str) -> dict[str, Any]:
@@ -52,4 +54,5 @@ def choices() -> list[tuple[str, str]]:
     drafts = db.session.execute(select(StudioDraft.id, StudioDraft.name, StudioDraft.status)
                                 .order_by(StudioDraft.id.desc())).all()
     return ([(f"v{v}", f"v{v} · {', '.join(ids or [])}") for v, ids in versions]
-            + [(f"d{i}", f"draft {i} · {name} ({status.replace('_', ' ')})") for i, name, status in drafts])
+            + [(f"d{i}", _("draft %(number)d · %(name)s (%(status)s)", number=i, name=name,
+                           status=DRAFT_STATUS_LABELS.get(status, status))) for i, name, status in drafts])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
+from flask_babel import gettext as _
 from lxml import etree
 from sqlalchemy import select
 from werkzeug.utils import secure_filename
@@ -27,8 +28,9 @@ ALWAYS_KNOWN_GROUPS = {"customer"}
 def check_path(path: str) -> str:
     """Return ``path`` if a draft may hold it, else raise ValidationFailed saying what is allowed."""
     if not _PATH.match(path or ""):
-        raise ValidationFailed(f"file path '{path}' is not allowed; use bpmn/NAME.bpmn, rules/NAME.dmn or "
-                               f"bpmn/forms/NAME.json (letters, digits, _ . -)", fields={"path": "not allowed"})
+        raise ValidationFailed(_("file path '%(path)s' is not allowed; use bpmn/NAME.bpmn, rules/NAME.dmn or "
+                                 "bpmn/forms/NAME.json (letters, digits, _ . -)", path=path),
+                               fields={"path": _("not allowed")})
     return path
 
 
@@ -36,14 +38,15 @@ def check_content(path: str, text: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -
     """Refuse unsafe or oversize XML, and expressions that try to reach Python's internals."""
     size = len(text.encode("utf-8"))
     if size > max_bytes:
-        raise ValidationFailed(f"{path} is {size:,} bytes; the limit is {max_bytes:,} bytes — split the "
-                               f"diagram or remove embedded images", fields={"file": "too large"})
+        raise ValidationFailed(_("%(path)s is %(size)s bytes; the limit is %(limit)s bytes — split the diagram or "
+                                 "remove embedded images", path=path, size=f"{size:,}", limit=f"{max_bytes:,}"),
+                               fields={"file": _("too large")})
     if file_kind(path) not in ("bpmn", "dmn"):
         return
     try:
         root = parse_xml_safely(text, filename=path, max_bytes=max_bytes)
     except DefinitionError as error:
-        raise ValidationFailed(f"{path} was refused: {error.problems[0].message}",
+        raise ValidationFailed(_("%(path)s was refused: %(problem)s", path=path, problem=error.problems[0].message),
                                fields={"file": error.problems[0].message}) from None
     for element in root.iter():
         if not isinstance(element.tag, str) or etree.QName(element).localname not in _EVALUATED:
@@ -51,9 +54,10 @@ def check_content(path: str, text: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -
         for value in [element.text or "", element.get("value") or ""]:
             if _DANGEROUS.search(value):
                 raise ValidationFailed(
-                    f"{path} was refused: element '{_element_id(element)}' has the expression `{value.strip()[:80]}`, "
-                    f"which reaches for Python internals (dunder names, import, eval, exec, open are never "
-                    f"allowed); remove it and upload again", fields={"file": "unsafe expression"})
+                    _("%(path)s was refused: element '%(element)s' has the expression `%(expression)s`, which "
+                      "reaches for Python internals (dunder names, import, eval, exec, open are never allowed); "
+                      "remove it and upload again", path=path, element=_element_id(element),
+                      expression=value.strip()[:80]), fields={"file": _("unsafe expression")})
 
 
 def _element_id(element: etree._Element) -> str:
@@ -68,21 +72,22 @@ def import_path(filename: str) -> str:
     name = secure_filename(filename or "")
     kind = file_kind(name)
     if kind not in ("bpmn", "dmn"):
-        raise ValidationFailed(f"'{filename}' is not a .bpmn or .dmn file; export the diagram as BPMN 2.0 "
-                               f"XML or DMN 1.3 XML and upload that", fields={"file": "wrong type"})
+        raise ValidationFailed(_("'%(file)s' is not a .bpmn or .dmn file; export the diagram as BPMN 2.0 XML or "
+                                 "DMN 1.3 XML and upload that", file=filename), fields={"file": _("wrong type")})
     return check_path(FOLDERS[kind] + name)
 
 
 def decode_upload(data: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     """Return uploaded bytes as text, refusing oversize and non-UTF-8 files."""
     if len(data) > max_bytes:
-        raise ValidationFailed(f"{filename} is larger than the limit of {max_bytes:,} bytes; split the diagram "
-                               f"or remove embedded images", fields={"file": "too large"})
+        raise ValidationFailed(_("%(file)s is larger than the limit of %(limit)s bytes; split the diagram or remove "
+                                 "embedded images", file=filename, limit=f"{max_bytes:,}"),
+                               fields={"file": _("too large")})
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationFailed(f"{filename} is not UTF-8 text; save it as UTF-8 XML and upload again",
-                               fields={"file": "not UTF-8"}) from None
+        raise ValidationFailed(_("%(file)s is not UTF-8 text; save it as UTF-8 XML and upload again", file=filename),
+                               fields={"file": _("not UTF-8")}) from None
 
 
 def known_groups() -> set[str] | None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import HumanTask, InstanceStatus, ProcessDefinition, ProcessInstance, TaskStatus
-from app.services import audit, definitions, processes
+from app.services import audit, audit_console, definitions, processes
 from workflows.engine import Event, Execution
 from workflows.migration import MigrationRefused, check, migrate
 
@@ -44,8 +45,8 @@ def candidates(version: int) -> list[dict[str, Any]]:
     listed = []
     for instance in rows:
         if instance.state is None:
-            result = {"can_migrate": False, "reasons": ["the instance has no stored state (not started yet or "
-                                                         "purged)"], "changed_steps": [], "restarted": []}
+            result = {"can_migrate": False, "reasons": [_("the instance has no stored state (not started yet or "
+                                                           "purged)")], "changed_steps": [], "restarted": []}
         else:
             result = check(instance.state, definitions.bundle_for(instance.definition), new_bundle,
                            instance.process_id).to_dict()
@@ -61,7 +62,7 @@ def migrate_instances(version: int, chosen: dict[int, int], *, actor: str, now: 
     Returns one result per instance; a refused instance is left exactly as it was.
     """
     if not chosen:
-        raise ValidationFailed("choose at least one instance to migrate", fields={"instances": "required"})
+        raise ValidationFailed(_("choose at least one instance to migrate"), fields={"instances": _("required")})
     new = target(version)
     results = []
     for instance_id, seen in sorted(chosen.items()):
@@ -79,17 +80,18 @@ def migrate_instances(version: int, chosen: dict[int, int], *, actor: str, now: 
 def _migrate_one(instance_id: int, seen: int, new: ProcessDefinition, *, actor: str, now: datetime) -> dict[str, Any]:
     instance = db.session.get(ProcessInstance, instance_id)
     if instance is None:
-        raise MigrationRefused([f"instance {instance_id} does not exist"])
+        raise MigrationRefused([_("instance %(id)d does not exist", id=instance_id)])
     if instance.version != seen:
-        raise MigrationRefused([f"instance {instance_id} changed since you checked it (row version {seen}, now "
-                                f"{instance.version}); run the check again"])
+        raise MigrationRefused([_("instance %(id)d changed since you checked it (row version %(seen)d, now "
+                                  "%(now)d); run the check again", id=instance_id, seen=seen, now=instance.version)])
     if instance.status not in _OPEN or instance.state is None:
-        raise MigrationRefused([f"instance {instance_id} is {instance.status}; only unfinished instances move"])
+        raise MigrationRefused([_("instance %(id)d is %(status)s; only unfinished instances move", id=instance_id,
+                                  status=audit_console.INSTANCE_STATUS_LABELS.get(instance.status, instance.status))])
     old = instance.definition
     if old.version >= new.version:
-        raise MigrationRefused([f"instance {instance_id} is already on v{old.version}"])
+        raise MigrationRefused([_("instance %(id)d is already on v%(version)d", id=instance_id, version=old.version)])
     if instance.status == InstanceStatus.SUSPENDED.value:
-        raise MigrationRefused([f"instance {instance_id} is suspended; resume it first"])
+        raise MigrationRefused([_("instance %(id)d is suspended; resume it first", id=instance_id)])
     new_bundle = definitions.bundle_for(new)
     summary = check(instance.state, definitions.bundle_for(old), new_bundle, instance.process_id)
     if not summary.can_migrate:

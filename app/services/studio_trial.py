@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
@@ -101,7 +102,7 @@ def run(draft_id: int, body: Any, *, actor: str, now: datetime) -> dict[str, Any
 def _parse(body: Any) -> tuple[TrialInput, str | None]:
     """Check the request's shape; every mistake is named by field."""
     if not isinstance(body, dict):
-        raise ValidationFailed("send the test run as a JSON object", fields={"body": "must be a JSON object"})
+        raise ValidationFailed(_("send the test run as a JSON object"), fields={"body": _("must be a JSON object")})
     errors: dict[str, str] = {}
     start = body.get("start_data", {})
     if not isinstance(start, dict):
@@ -124,7 +125,7 @@ def _parse(body: Any) -> tuple[TrialInput, str | None]:
         if body.get(key) is not None and not isinstance(body.get(key), str):
             errors[key] = "must be a string"
     if errors:
-        raise ValidationFailed("the test run input has mistakes; correct the fields listed", fields=errors)
+        raise ValidationFailed(_("the test run input has mistakes; correct the fields listed"), fields=errors)
     return (TrialInput(body.get("process_id") or None, start, services, forms, timers),
             body.get("decision_id") if body.get("kind") == "decision" else None)
 

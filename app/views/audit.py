@@ -5,12 +5,14 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.errors import ValidationFailed
 from app.models import InstanceStatus
 from app.services import audit_console, audit_diagram
 from app.views.access import role_required
+from app.views.language import translated_page
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 # The diagram page: bpmn-js styles its SVG inline; scripts only from our own origin, never inline.
@@ -26,6 +28,12 @@ def audit_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+@bp.context_processor
+def _labels() -> dict[str, object]:
+    """Instance statuses in the request's language, and the page's language (with the switcher in the header)."""
+    return {"instance_status_labels": audit_console.INSTANCE_STATUS_LABELS, **translated_page()}
+
+
 def _unmasked() -> bool:
     """Whether the user holds one of AUDIT_UNMASKED_ROLES (literally: admin sees masks unless listed)."""
     allowed = set(current_app.config.get("AUDIT_UNMASKED_ROLES") or ())
@@ -34,7 +42,8 @@ def _unmasked() -> bool:
 
 def _download(records: list[dict[str, Any]], fmt: str, name: str) -> Response:
     if fmt not in FORMATS:
-        raise ValidationFailed(f"unknown export format '{fmt}'", fields={"format": "json or csv"})
+        raise ValidationFailed(_("unknown export format '%(format)s'", format=fmt),
+                               fields={"format": _("json or csv")})
     mimetype, render = FORMATS[fmt]
     return Response(render(records), mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})

@@ -40,6 +40,13 @@ def current_language() -> str:
     return next((code for code in LANGUAGES if Locale.parse(code) == locale), DEFAULT_LOCALE)
 
 
+def translated_page() -> dict[str, object]:
+    """Template variables of a staff page translated through the catalogue (the studio, the audit pages):
+    base.html then shows the language switcher and sets ``<html lang>``. A blueprint adds them with a
+    context processor; staff pages still written in both languages at once leave them out."""
+    return {"translated": True, "lang": "en" if current_language() == "en" else "zh-CN"}
+
+
 @bp.post("/language")
 def choose_language() -> Response:
     """Remember the language the customer chose (an unknown one clears the choice) and go back.

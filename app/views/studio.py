@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.api.registry import PayloadTooLarge
 from app.errors import ValidationFailed
 from app.runtime import get_runtime
-from app.services import studio, studio_diff, studio_library, studio_migration, studio_trial
+from app.services import audit_console, studio, studio_diff, studio_library, studio_migration, studio_trial
 from app.services.uow import run_command
 from app.views.access import role_required
+from app.views.language import translated_page
 from workflows.definitions import file_kind
 
 bp = Blueprint("studio", __name__, url_prefix="/studio")
@@ -30,8 +33,15 @@ def _limit_body() -> None:
     diagram = current_app.config["MAX_DIAGRAM_BYTES"]
     request.max_content_length = 2 * diagram + 64 * 1024  # also caps bodies sent without a length
     if (request.content_length or 0) > request.max_content_length:
-        raise PayloadTooLarge(f"the upload is larger than the studio accepts ({diagram:,} bytes per diagram); split "
-                              f"the diagram or remove embedded images, then upload it again")
+        raise PayloadTooLarge(_("the upload is larger than the studio accepts (%(limit)s bytes per diagram); split "
+                                "the diagram or remove embedded images, then upload it again", limit=f"{diagram:,}"))
+
+
+@bp.context_processor
+def _labels() -> dict[str, object]:
+    """The words for draft and instance statuses, and the page's language (with the switcher in the header)."""
+    return {"draft_status_labels": studio.DRAFT_STATUS_LABELS,
+            "instance_status_labels": audit_console.INSTANCE_STATUS_LABELS, **translated_page()}
 
 
 def _actor() -> str:
@@ -61,12 +71,12 @@ def import_file() -> Response:
     """Store an uploaded .bpmn/.dmn in a draft and open it; unsafe files are refused."""
     upload, now = request.files.get("file"), get_runtime().clock.now()
     if upload is None:
-        raise ValidationFailed("choose a .bpmn or .dmn file to upload", fields={"file": "required"})
+        raise ValidationFailed(_("choose a .bpmn or .dmn file to upload"), fields={"file": _("required")})
     with upload.stream:
         data, target = upload.stream.read(studio.MAX_UPLOAD + 1), request.form.get("draft_id", type=int)
     draft, problems = run_command(lambda: studio.import_file(upload.filename or "", data, draft_id=target,
                                                             actor=_actor(), now=now))
-    flash(f"Imported {upload.filename}: {len(problems)} validation problem(s).")
+    flash(_("Imported %(file)s: %(count)d validation problem(s).", file=upload.filename, count=len(problems)))
     return redirect(url_for("studio.show_draft", draft_id=draft.id))
 
 
@@ -103,8 +113,8 @@ def save_file(draft_id: int) -> Response:
     body, now = request.get_json(silent=True) or {}, get_runtime().clock.now()
     path, content = str(body.get("path", "")), body.get("content")
     if not isinstance(content, str):
-        raise ValidationFailed("send the file as JSON {\"path\": ..., \"content\": \"...\"}",
-                               fields={"content": "required"})
+        raise ValidationFailed(_("send the file as JSON {\"path\": ..., \"content\": \"...\"}"),
+                               fields={"content": _("required")})
     problems = run_command(lambda: studio.save_file(draft_id, path, content, actor=_actor(), now=now))
     return jsonify(saved=True, problems=[p.to_dict() for p in problems])
 
@@ -125,21 +135,21 @@ def catalog() -> Response:
     return jsonify(operators=studio_library.operator_catalog(), groups=studio_library.group_catalog())
 
 
-def _transition(action: str, message: str):  # type: ignore[no-untyped-def]
+def _transition(action: str, message: object):  # type: ignore[no-untyped-def]
     def view(draft_id: int) -> Response:
         now, step = get_runtime().clock.now(), getattr(studio, action)
         run_command(lambda: step(draft_id, actor=_actor(), now=now))
-        flash(message)
+        flash(str(message))  # a lazy string: translated in this request's language
         return redirect(url_for("studio.show_draft", draft_id=draft_id))
     view.__name__ = view.__qualname__ = action
     view.__doc__ = f"{action.replace('_', ' ').capitalize()} a draft."
     return role_required("analyst")(view)
 
 
-for _action, _message in (("request_review", "Review requested: another analyst can now approve it."),
-                          ("approve", "Approved: it can now be deployed."),
-                          ("deploy", "Deployed as a new version; running instances stay on their version "
-                                     "(the migration check below lists which could move to it).")):
+for _action, _message in (("request_review", _l("Review requested: another analyst can now approve it.")),
+                          ("approve", _l("Approved: it can now be deployed.")),
+                          ("deploy", _l("Deployed as a new version; running instances stay on their version "
+                                        "(the migration check below lists which could move to it)."))):
     bp.add_url_rule(f"/drafts/<int:draft_id>/{_action.replace('_', '-')}", view_func=_transition(_action, _message),
                     methods=["POST"])
 
@@ -192,7 +202,8 @@ def migrate(version: int) -> str:
     chosen, now = _instance_choices(), get_runtime().clock.now()
     results = run_command(lambda: studio_migration.migrate_instances(version, chosen, actor=_actor(), now=now))
     moved = sum(1 for r in results if r["migrated"])
-    flash(f"Migrated {moved} of {len(results)} instance(s) to v{version}.")
+    flash(_("Migrated %(moved)d of %(total)d instance(s) to v%(version)d.", moved=moved, total=len(results),
+            version=version))
     return render_template("studio/migration.html", version=studio_migration.target(version),
                            instances=studio_migration.candidates(version), results=results,
                            limit=studio_migration.MAX_LISTED)
@@ -205,7 +216,7 @@ def _instance_choices() -> dict[int, int]:
         try:
             instance_id, seen = (int(part) for part in value.split(":", 1))
         except ValueError:
-            raise ValidationFailed(f"'{value}' is not an instance choice (ID:VERSION)",
-                                   fields={"instance": "bad choice"}) from None
+            raise ValidationFailed(_("'%(value)s' is not an instance choice (ID:VERSION)", value=value),
+                                   fields={"instance": _("bad choice")}) from None
         chosen[instance_id] = seen
     return chosen

@@ -11,6 +11,7 @@ import pytest
 from app.extensions import db
 from app.models import User
 from tests.support.complaints import ProcessDriver
+from tests.support.language import EN
 
 
 def _user(clock, name: str, roles: list[str]) -> None:  # type: ignore[no-untyped-def]
@@ -59,14 +60,14 @@ def test_search_by_key_order_customer_status_version_and_dates(client, complaint
     ("date_from=31.01.2026", "&#39;31.01.2026&#39; is not a date")])
 def test_search_refuses_meaningless_filters(client, complaint, query: str, message: str) -> None:
     _sign_in(client, "shenji")
-    response = client.get(f"/audit?{query}")
+    response = client.get(f"/audit?{query}", headers=EN)
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
 
 
 def test_history_shows_who_what_diffs_and_service_calls_and_masks_contacts(client, complaint) -> None:
     _sign_in(client, "shenji")
-    page = client.get(f"/audit/instances/{complaint}").get_data(as_text=True)
+    page = client.get(f"/audit/instances/{complaint}", headers=EN).get_data(as_text=True)
     assert "task.submitted" in page and "xiaowang" in page
     assert '<li class="added">+ category = &#34;product.quality&#34;</li>' in page
     assert "operator <code>classify</code>" in page and "request <code>" in page and "result <code>" in page
@@ -75,10 +76,12 @@ def test_history_shows_who_what_diffs_and_service_calls_and_masks_contacts(clien
 
 def test_verify_and_replay_buttons(client, complaint) -> None:
     _sign_in(client, "shenji")
-    verified = client.get(f"/audit/instances/{complaint}?check=verify").get_data(as_text=True)
-    assert "<strong>verify:</strong> intact: " in verified
-    replayed = client.get(f"/audit/instances/{complaint}?check=replay").get_data(as_text=True)
-    assert "<strong>replay:</strong> identical: " in replayed
+    verified = client.get(f"/audit/instances/{complaint}?check=verify", headers=EN).get_data(as_text=True)
+    assert "<strong>Hash chain:</strong> intact: " in verified
+    replayed = client.get(f"/audit/instances/{complaint}?check=replay", headers=EN).get_data(as_text=True)
+    assert "<strong>Replay:</strong> identical: " in replayed
+    chinese = client.get(f"/audit/instances/{complaint}?check=verify").get_data(as_text=True)
+    assert re.search(r"<strong>哈希链:</strong> 完好：已校验 1 条链中的 \d+ 个事件", chinese), "Chinese by default"
     assert client.get(f"/audit/instances/{complaint}?check=nothing").status_code == 422
 
 

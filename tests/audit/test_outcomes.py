@@ -10,6 +10,7 @@ from app.models import Refund
 from app.services import audit_outcomes
 from tests.audit.test_console import _sign_in, _user
 from tests.support.complaints import ProcessDriver
+from tests.support.language import EN
 
 REPLY = {"outcome": "reply", "reply": "您好"}
 
@@ -76,6 +77,6 @@ def test_search_by_refunded_sla_breached_and_reopened(client, outcomes: dict[str
 def test_outcome_filters_refuse_meaningless_values(client, outcomes: dict[str, int], query: str,
                                                    message: str) -> None:
     _sign_in(client, "shenji")
-    response = client.get(f"/audit?{query}")
+    response = client.get(f"/audit?{query}", headers=EN)
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)

@@ -13,6 +13,7 @@ from app.services.audit_replay import replay_instance
 from app.worker import run_chore
 from tests.audit.test_console import _sign_in, _user
 from tests.support.complaints import ProcessDriver
+from tests.support.language import EN
 
 
 @pytest.fixture
@@ -63,4 +64,5 @@ def test_processes_without_retention_are_kept_and_the_page_shows_purged(app, cli
     assert "purged the working state of 1 instance(s)" in cli_runner.invoke(args=["audit", "purge"]).output
     _user(clock, "shenji", ["auditor"])
     _sign_in(client, "shenji")
-    assert '<strong id="purged">purged</strong>' in client.get(f"/audit/instances/{closed}").get_data(as_text=True)
+    assert '<strong id="purged">purged</strong>' in client.get(f"/audit/instances/{closed}", headers=EN).get_data(as_text=True)
+    assert '<strong id="purged">已清除</strong>' in client.get(f"/audit/instances/{closed}").get_data(as_text=True)

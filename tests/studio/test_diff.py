@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from app.services import studio, studio_diff
+from tests.support.language import EN
 from tests.support.studio import add_analysts, deploy_leave, engine_files, make_draft, sign_in
 from workflows.model_diff import diff_files
 
@@ -72,7 +73,9 @@ def test_a_deployed_version_against_a_draft_over_http(app, client, db_session, c
     sign_in(client, "li")
     page = client.get(f"/studio/diff?from=v1&to=d{draft.id}").get_data(as_text=True)
     assert 'data-element-id="review" data-change="changed"' in page
-    assert "0 新增 / added" in page and "1 修改 / changed" in page
+    assert "新增 0 处" in page and "修改 1 处" in page and '<td>修改</td>' in page, "Chinese by default"
+    english = client.get(f"/studio/diff?from=v1&to=d{draft.id}", headers=EN).get_data(as_text=True)
+    assert "0 added" in english and "1 changed" in english and "<td>changed</td>" in english
     data = client.get(f"/studio/diff.json?from=v1&to=d{draft.id}").get_json()
     assert data["counts"] == {"added": 0, "removed": 0, "changed": 1}
     assert data["new_files"]["bpmn/leave_request.bpmn"] == text
@@ -89,7 +92,7 @@ def test_bad_references_say_how_to_write_one(app, client, db_session, clock, que
     deploy_leave(clock.now())
     db_session.commit()
     sign_in(client, "li")
-    response = client.get(f"/studio/diff.json?{query}", headers={"Accept": "application/json"})
+    response = client.get(f"/studio/diff.json?{query}", headers={"Accept": "application/json", **EN})
     assert response.status_code == status and message in response.get_json()["detail"]
 
 

@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models import HumanTask, ProcessEvent, ProcessInstance
 from app.services import definitions, processes, studio_migration
 from app.services.audit import instance_stream
+from tests.support.language import EN
 from tests.support.studio import add_analysts, deploy_leave, leave_files, sign_in
 
 BPMN = "bpmn/leave_request.bpmn"
@@ -104,9 +105,11 @@ def test_the_migration_page_lists_and_moves_chosen_instances(app, client, waitin
     row_version = db.session.get(ProcessInstance, waiting.id).version
     app.config["WTF_CSRF_ENABLED"] = False
     try:
-        response = client.post(f"/studio/versions/{version}/migrate", data={"instance": f"{waiting.id}:{row_version}"})
+        response = client.post(f"/studio/versions/{version}/migrate", data={"instance": f"{waiting.id}:{row_version}"},
+                               headers=EN)
         assert response.status_code == 200
         assert f"#{waiting.id}:\n    migrated v1 → v{version}" in response.get_data(as_text=True)
+        assert f"Migrated 1 of 1 instance(s) to v{version}." in response.get_data(as_text=True)
         assert client.post(f"/studio/versions/{version}/migrate", data={"instance": "x"}).status_code == 422
         assert client.post(f"/studio/versions/{version}/migrate", data={}).status_code == 422
     finally:

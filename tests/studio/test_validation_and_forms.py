@@ -13,6 +13,7 @@ from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.models.studio import StudioDraft
 from app.services import studio
+from tests.support.language import EN
 from tests.support.studio import DATA, engine_files, leave_files, make_draft
 from workflows.validation import validate_files
 
@@ -64,11 +65,11 @@ def test_a_50_mb_upload_is_refused_with_413_before_it_is_read(analyst_client) ->
     data = b"<a>" + b"x" * (50 * 1024 * 1024) + b"</a>"
     boundary, body = encode_multipart(MultiDict({"file": FileStorage(io.BytesIO(data), filename="huge.bpmn")}))
     response = analyst_client.post("/studio/import", data=body, content_type=f"multipart/form-data; boundary={boundary}",
-                                   headers={"Accept": "application/json"})
+                                   headers={"Accept": "application/json", **EN})
     assert response.status_code == 413
     assert "the upload is larger than the studio accepts (2,097,152 bytes per diagram)" in response.get_json()["detail"]
     page = analyst_client.post("/studio/import", data=body, content_type=f"multipart/form-data; boundary={boundary}")
-    assert page.status_code == 413 and "split the diagram or remove embedded images" in page.get_data(as_text=True)
+    assert page.status_code == 413 and "请拆分流程图或删除嵌入的图片" in page.get_data(as_text=True), "Chinese by default"
     assert db.session.execute(select(func.count()).select_from(StudioDraft)).scalar() == 0
 
 

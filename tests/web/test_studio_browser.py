@@ -1,4 +1,6 @@
-"""An analyst edits a process in the studio in a real browser; a second analyst approves and deploys."""
+"""An analyst edits a process in the studio in a real browser; a second analyst approves and deploys.
+
+The browser asks for Chinese (the default language); the last step switches the page to English."""
 from __future__ import annotations
 
 from app.services.uow import run_command
@@ -22,7 +24,8 @@ def test_analyst_edits_validates_and_a_second_analyst_deploys(committed_app, liv
     browser_sign_in(page, live_server, "li")
     page.goto(f"{live_server}/studio")
     page.fill("input[name=name]", "second check")
-    page.click("text=Create draft")
+    assert page.inner_text("#create-draft") == "创建草稿"
+    page.click("#create-draft")
     page.click("text=bpmn/leave_request.bpmn")
     page.wait_for_selector("#studio-editor[data-ready=true]")
     page.click(".djs-element[data-element-id=done]")
@@ -48,6 +51,8 @@ def test_analyst_edits_validates_and_a_second_analyst_deploys(committed_app, liv
     page.select_option("#panel select[name=candidateGroups]", "supervisors")
     page.click("#save")
     page.wait_for_selector("#problems li.ok")
+    assert page.inner_text("#problems li.ok") == "没有问题：可以提交审核并部署。", "the script's words are Chinese"
+    assert page.inner_text("#save-status") == "已保存；0 个问题。"
     page.screenshot(path=str(tmp_path / "studio-modeler.png"), full_page=True)
     page.click("text=← second check")
     page.click("#request_review")
@@ -58,6 +63,9 @@ def test_analyst_edits_validates_and_a_second_analyst_deploys(committed_app, liv
     page.click("text=second check")
     page.click("#approve")
     page.click("#deploy")
-    assert "Deployed as a new version" in page.inner_text(".flash")
-    assert "Deployed as v2" in page.content()
+    assert "已部署为新版本" in page.inner_text(".flash")
+    assert "已部署为 v2。" in page.content()
+    page.click("button[name=lang][value=en]")
+    page.wait_for_selector("#migration-check:text('Migration check for v2')")
+    assert "Deployed as v2." in page.content() and page.inner_text(".status") == "deployed"
     assert errors == [], errors

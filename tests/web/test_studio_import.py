@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import ProcessEvent, User
 from app.models.studio import StudioDraft
+from tests.support.language import EN
 from tests.support.studio import CORPUS, add_analysts
 
 CORPUS_FILES = sorted(p for p in CORPUS.rglob("*") if p.suffix in (".bpmn", ".dmn"))
@@ -39,7 +40,7 @@ def _upload(client, name: str, data: bytes):  # type: ignore[no-untyped-def]
     # Encoded in memory: the test client would spool a large body to a temporary file it never closes.
     boundary, body = encode_multipart(MultiDict({"file": FileStorage(io.BytesIO(data), filename=name)}))
     return client.post("/studio/import", data=body, content_type=f"multipart/form-data; boundary={boundary}",
-                       headers={"Accept": "application/json"})
+                       headers={"Accept": "application/json", **EN})  # the refusals below are matched in English
 
 
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.relative_to(CORPUS).as_posix())

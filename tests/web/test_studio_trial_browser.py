@@ -30,7 +30,9 @@ def test_a_test_run_draws_its_path_step_by_step(committed_app, live_server, page
     page.fill(".trial-service[data-element-id=pay] textarea[name=result]", '{"paid": 10, "refund_id": "R-7"}')
     page.click("#trial-run")
     page.wait_for_selector("#trial-steps li:nth-child(4)")
-    assert "completed" in page.inner_text("#trial-status")
+    assert page.get_attribute("#test-run", "data-status") == "completed"
+    assert page.inner_text("#trial-status").startswith("结果：已完成 · "), "the browser asks for Chinese"
+    assert page.inner_text("#trial-position").startswith("第 1 / ")
     assert "kesu-trial-current" in _classes(page, "start")
     assert "kesu-trial-path" not in _classes(page, "pay")  # only the steps so far are drawn
     page.click("#trial-next")

@@ -46,7 +46,7 @@
     root.dataset.completed = step.completed.join(" ");
     document.getElementById("step-number").textContent = n + " / " + steps.length;
     document.getElementById("step-event").textContent = "#" + step.seq + " " + step.event_type +
-      (step.title ? " · " + step.title : "") + " · " + (step.actor || "system") + " · " + step.occurred_at.slice(0, 19).replace("T", " ");
+      (step.title ? " · " + step.title : "") + " · " + (step.actor || window.kesuText("system")) + " · " + step.occurred_at.slice(0, 19).replace("T", " ");
     document.getElementById("step-data").textContent = JSON.stringify(step.data, null, 2);
   }
 
@@ -68,7 +68,7 @@
     });
   }).catch(function (err) {
     var box = document.getElementById("diagram-error");
-    box.textContent = "Could not show the diagram: " + err.message;
+    box.textContent = window.kesuText("cannotShow", { error: err.message });
     box.hidden = false;
   });
 }());

@@ -21,7 +21,7 @@
             file.changes.forEach(function (c) {
               if (side[2].indexOf(c.kind) >= 0 && registry.get(c.element_id)) { canvas.addMarker(c.element_id, "kesu-diff-" + c.kind); }
             });
-          }).catch(function (e) { container.textContent = "This diagram cannot be drawn: " + e.message; }));
+          }).catch(function (e) { container.textContent = window.kesuText("cannotDraw", { error: e.message }); }));
         });
       });
       return Promise.all(pending);

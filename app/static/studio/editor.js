@@ -8,6 +8,7 @@
   var csrf = document.querySelector("meta[name=csrf-token]").content;
   var statusEl = document.getElementById("save-status");
   var editor = null, marked = [];
+  var t = window.kesuText;  // the page's words (static/js/i18n.js)
 
   function getJSON(url) {
     return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -28,7 +29,9 @@
 
   function dmnEditor(xml) {
     var modeler = new window.DmnJS({ container: "#canvas", common: { keyboard: { bindTo: window } } });
-    document.getElementById("panel").innerHTML = '<p class="muted">Decision tables: double-click a decision in the diagram to edit its rows. Cells are checked on save.</p>';
+    var help = document.createElement("p"), panel = document.getElementById("panel");
+    help.className = "muted"; help.textContent = t("dmnHelp");
+    panel.innerHTML = ""; panel.appendChild(help);
     return modeler.importXML(xml).then(function (result) {
       return { warnings: result.warnings, modeler: modeler, save: function () { return modeler.saveXML({ format: true }).then(function (r) { return r.xml; }); },
                focus: function (id) {
@@ -44,7 +47,7 @@
     function render() {
       preview.innerHTML = "";
       var schema;
-      try { schema = JSON.parse(source.value); } catch (e) { preview.textContent = "Not valid JSON: " + e.message; return; }
+      try { schema = JSON.parse(source.value); } catch (e) { preview.textContent = t("notJson", { error: e.message }); return; }
       var props = (schema && schema.properties) || {}, required = (schema && schema.required) || [];
       if (schema.title) { var h = document.createElement("h4"); h.textContent = schema.title; preview.appendChild(h); }
       Object.keys(props).forEach(function (name) {
@@ -72,7 +75,7 @@
     var registry = modeler.get("elementRegistry"), canvas = modeler.get("canvas"), element = registry.get(id);
     marked.forEach(function (m) { if (registry.get(m)) { canvas.removeMarker(m, "kesu-focus"); } });
     marked = [];
-    if (!element) { say("element " + id + " is not on this diagram", true); return; }
+    if (!element) { say(t("notOnDiagram", { id: id }), true); return; }
     canvas.addMarker(id, "kesu-focus"); marked.push(id);
     modeler.get("selection").select(element);
     if (canvas.scrollToElement) { canvas.scrollToElement(element); }
@@ -82,33 +85,33 @@
     var list = document.getElementById("problems");
     list.innerHTML = "";
     if (!problems.length) {
-      var ok = document.createElement("li"); ok.className = "ok"; ok.textContent = "No problems: it can be reviewed and deployed.";
+      var ok = document.createElement("li"); ok.className = "ok"; ok.textContent = t("noProblems");
       list.appendChild(ok); return;
     }
     problems.forEach(function (p) {
       var li = document.createElement("li");
       li.className = "problem " + p.severity;
       li.dataset.elementId = p.element_id || "";
-      li.textContent = p.file + (p.element_id ? " [" + p.element_id + "]" : "") + (p.line ? " line " + p.line : "") + ": " + p.message;
+      li.textContent = p.file + (p.element_id ? " [" + p.element_id + "]" : "") + (p.line ? " " + t("line", { line: p.line }) : "") + ": " + p.message;
       if (p.element_id && p.file === path) { li.addEventListener("click", function () { editor.focus(p.element_id); }); }
       list.appendChild(li);
     });
   }
 
   function save() {
-    say("Saving…");
+    say(t("saving"));
     return editor.save().then(function (content) {
       return fetch(root.dataset.fileUrl, { method: "PUT", credentials: "same-origin",
         headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
         body: JSON.stringify({ path: path, content: content }) });
     }).then(function (r) {
       return r.json().then(function (body) {
-        if (!r.ok) { say(body.detail || "Save failed", true); if (body.problems) { showProblems(body.problems); } return false; }
-        say("Saved; " + body.problems.length + " problem(s).");
+        if (!r.ok) { say(body.detail || t("saveFailed"), true); if (body.problems) { showProblems(body.problems); } return false; }
+        say(t("saved", { count: body.problems.length }));
         showProblems(body.problems);
         return true;
       });
-    }).catch(function (e) { say("Save failed: " + e.message, true); return false; });
+    }).catch(function (e) { say(t("saveFailedBecause", { error: e.message }), true); return false; });
   }
 
   var fileUrl = root.dataset.fileUrl + "?path=" + encodeURIComponent(path);
@@ -127,6 +130,6 @@
         document.dispatchEvent(new CustomEvent("kesu:editor-ready"));
       });
     })
-    .catch(function (e) { say("Could not open the file: " + e.message, true); root.dataset.ready = "error"; });
+    .catch(function (e) { say(t("cannotOpen", { error: e.message }), true); root.dataset.ready = "error"; });
   document.getElementById("save").addEventListener("click", save);
 }());

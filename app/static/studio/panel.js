@@ -4,6 +4,8 @@
   "use strict";
   var ISO = /^(R\d*\/)?(P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?|\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2})?)$/;
 
+  function t(key, params) { return window.kesuText(key, params); }  // the page's words (static/js/i18n.js)
+
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
@@ -23,7 +25,7 @@
     var s = el("select", { name: name });
     s.appendChild(el("option", { value: "" }, empty || "—"));
     options.forEach(function (o) { var opt = el("option", { value: o }, o); if (o === value) { opt.selected = true; } s.appendChild(opt); });
-    if (value && options.indexOf(value) < 0) { var extra = el("option", { value: value }, value + " (unknown)"); extra.selected = true; s.appendChild(extra); }
+    if (value && options.indexOf(value) < 0) { var extra = el("option", { value: value }, t("unknownOption", { value: value })); extra.selected = true; s.appendChild(extra); }
     return s;
   }
 
@@ -63,10 +65,10 @@
       var current = extension(element.businessObject, "spiffworkflow:serviceTaskOperator");
       var chosen = current ? current.id : "", values = {};
       ((current && current.parameterList && current.parameterList.parameters) || []).forEach(function (p) { values[p.id] = p.value; });
-      var op = select("operator", operators.map(function (o) { return o.name; }), chosen, "choose an operator");
-      field(panel, "Service operator", op);
-      var result = input("resultVariable", current ? current.resultVariable : "", "result variable");
-      field(panel, "Result variable", result);
+      var op = select("operator", operators.map(function (o) { return o.name; }), chosen, t("chooseOperator"));
+      field(panel, t("serviceOperator"), op);
+      var result = input("resultVariable", current ? current.resultVariable : "", t("resultVariablePlaceholder"));
+      field(panel, t("resultVariable"), result);
       var params = el("div", { "class": "params" });
       panel.appendChild(params);
       function write() {
@@ -83,9 +85,9 @@
         var spec = operators.filter(function (o) { return o.name === op.value; })[0];
         if (spec && spec.description) { params.appendChild(el("p", { "class": "muted" }, spec.description)); }
         ((spec && spec.parameters) || []).forEach(function (name) {
-          var i = input(name, values[name], "expression, e.g. complaint_id or \"text\"");
+          var i = input(name, values[name], t("parameterPlaceholder"));
           i.addEventListener("change", function () { values[name] = i.value; write(); });
-          field(params, "Parameter " + name, i);
+          field(params, t("parameter", { name: name }), i);
         });
       }
       op.addEventListener("change", function () { showParams(); write(); });
@@ -95,28 +97,28 @@
 
     function userTask(element) {
       var props = properties(element.businessObject);
-      var form = select("formKey", extras.forms || [], props.formKey, "no form");
+      var form = select("formKey", extras.forms || [], props.formKey, t("noForm"));
       form.addEventListener("change", function () { setProperty(element, "formKey", form.value); });
-      field(panel, "Form", form);
-      var group = select("candidateGroups", groups, props.candidateGroups, "no fixed group");
+      field(panel, t("form"), form);
+      var group = select("candidateGroups", groups, props.candidateGroups, t("noGroup"));
       group.addEventListener("change", function () { setProperty(element, "candidateGroups", group.value); });
-      field(panel, "Candidate group", group);
-      var expr = input("candidateGroupsExpression", props.candidateGroupsExpression, "or an expression, e.g. group");
+      field(panel, t("candidateGroup"), group);
+      var expr = input("candidateGroupsExpression", props.candidateGroupsExpression, t("groupExpressionPlaceholder"));
       expr.addEventListener("change", function () { setProperty(element, "candidateGroupsExpression", expr.value); });
-      field(panel, "Candidate group expression", expr);
+      field(panel, t("candidateGroupExpression"), expr);
     }
 
     function timer(element, definition) {
       var body = definition.timeDuration ? definition.timeDuration.body : "";
-      var t = input("timeDuration", body, "\"PT2H\" (with quotes) or a variable");
-      var wrap = field(panel, "Timer duration", t, "");
+      var duration = input("timeDuration", body, t("timerPlaceholder"));
+      var wrap = field(panel, t("timerDuration"), duration, "");
       function check() {
-        var v = t.value.trim(), literal = /^".*"$/.test(v) ? v.slice(1, -1) : null;
-        wrap.querySelector(".hint").textContent = literal !== null && !ISO.test(literal) ? "not an ISO 8601 duration, date or cycle (e.g. \"PT2H\", \"P3D\")" : "";
+        var v = duration.value.trim(), literal = /^".*"$/.test(v) ? v.slice(1, -1) : null;
+        wrap.querySelector(".hint").textContent = literal !== null && !ISO.test(literal) ? t("notIso") : "";
       }
-      t.addEventListener("input", check);
-      t.addEventListener("change", function () {
-        modeling.updateModdleProperties(element, definition, { timeDuration: moddle.create("bpmn:FormalExpression", { body: t.value }) });
+      duration.addEventListener("input", check);
+      duration.addEventListener("change", function () {
+        modeling.updateModdleProperties(element, definition, { timeDuration: moddle.create("bpmn:FormalExpression", { body: duration.value }) });
       });
       check();
     }
@@ -124,23 +126,23 @@
     function flow(element) {
       var bo = element.businessObject, source = bo.sourceRef;
       if (!source || !/Gateway$/.test(source.$type)) { return; }
-      var c = input("condition", bo.conditionExpression ? bo.conditionExpression.body : "", "e.g. amount > 50");
+      var c = input("condition", bo.conditionExpression ? bo.conditionExpression.body : "", t("conditionPlaceholder"));
       c.addEventListener("change", function () {
         modeling.updateProperties(element, { conditionExpression: c.value ? moddle.create("bpmn:FormalExpression", { body: c.value }) : undefined });
       });
-      field(panel, "Condition", c);
+      field(panel, t("condition"), c);
       var isDefault = el("input", { type: "checkbox", name: "default" });
       isDefault.checked = source["default"] === bo;
       isDefault.addEventListener("change", function () {
         modeling.updateProperties(modeler.get("elementRegistry").get(source.id), { "default": isDefault.checked ? bo : undefined });
       });
-      field(panel, "Default flow of the gateway", isDefault);
+      field(panel, t("defaultFlow"), isDefault);
     }
 
     function show(element) {
       panel.innerHTML = "";
       if (!element || element.type === "bpmn:Process" || element.type === "bpmn:Collaboration") {
-        panel.appendChild(el("p", { "class": "muted" }, "Select an element to set what Kesu executes.")); return;
+        panel.appendChild(el("p", { "class": "muted" }, t("selectElement"))); return;
       }
       var bo = element.businessObject;
       panel.appendChild(el("h3", {}, (bo.name || bo.id)));

@@ -9,6 +9,8 @@
   var setup = null, result = null, position = 0, overlayIds = [], marked = [];
 
   function $(id) { return document.getElementById(id); }
+  function t(key, params) { return window.kesuText(key, params); }  // the page's words (static/js/i18n.js)
+  function stateName(state) { var name = t("state." + state); return name === "state." + state ? state : name; }
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
@@ -36,17 +38,17 @@
     $("trial-process-row").hidden = setup.kind !== "process";
     $("trial-decision-row").hidden = setup.kind !== "decision";
     var services = $("trial-services"); services.innerHTML = "";
-    if ((setup.services || []).length) { services.appendChild(el("h4", {}, "服务任务结果 / Service task outcomes")); }
+    if ((setup.services || []).length) { services.appendChild(el("h4", {}, t("serviceOutcomes"))); }
     (setup.services || []).forEach(function (s) {
       var row = el("fieldset", { "class": "trial-service", "data-element-id": s.element_id });
       row.appendChild(el("legend", {}, (s.name || s.element_id) + " · " + s.operator));
-      var kind = el("select", { name: "kind", "aria-label": "outcome of " + s.element_id });
-      [["result", "结果 / result"], ["error", "BPMN 错误 / BPMN error"], ["incident", "故障 / incident"]].forEach(function (o) {
+      var kind = el("select", { name: "kind", "aria-label": t("outcomeOf", { id: s.element_id }) });
+      [["result", t("outcomeResult")], ["error", t("outcomeError")], ["incident", t("outcomeIncident")]].forEach(function (o) {
         kind.appendChild(el("option", { value: o[0] }, o[1]));
       });
-      var value = el("textarea", { name: "result", rows: "2", spellcheck: "false", "aria-label": "result of " + s.element_id });
+      var value = el("textarea", { name: "result", rows: "2", spellcheck: "false", "aria-label": t("resultOf", { id: s.element_id }) });
       value.value = JSON.stringify(s.example || {});
-      var code = el("input", { name: "error", list: "trial-error-codes", placeholder: "error code", "aria-label": "error code of " + s.element_id });
+      var code = el("input", { name: "error", list: "trial-error-codes", placeholder: t("errorCode"), "aria-label": t("errorCodeOf", { id: s.element_id }) });
       code.hidden = true;
       kind.addEventListener("change", function () { value.hidden = kind.value !== "result"; code.hidden = kind.value !== "error"; });
       row.appendChild(kind); row.appendChild(value); row.appendChild(code);
@@ -55,18 +57,19 @@
     var codes = $("trial-error-codes"); codes.innerHTML = "";
     (setup.error_codes || []).forEach(function (c) { codes.appendChild(el("option", { value: c })); });
     var forms = $("trial-forms"); forms.innerHTML = "";
-    if ((setup.user_tasks || []).length) { forms.appendChild(el("h4", {}, "用户任务表单 / User task form data")); }
-    (setup.user_tasks || []).forEach(function (t) {
-      var label = el("label", {}, (t.name || t.element_id) + (t.form_key ? " · form " + t.form_key : ""));
-      var area = el("textarea", { rows: "2", spellcheck: "false", "data-element-id": t.element_id, "class": "trial-form" });
-      area.value = JSON.stringify(t["default"] || {});
+    if ((setup.user_tasks || []).length) { forms.appendChild(el("h4", {}, t("userTaskForms"))); }
+    (setup.user_tasks || []).forEach(function (u) {
+      var task = u.name || u.element_id;
+      var label = el("label", {}, u.form_key ? t("withForm", { task: task, form: u.form_key }) : task);
+      var area = el("textarea", { rows: "2", spellcheck: "false", "data-element-id": u.element_id, "class": "trial-form" });
+      area.value = JSON.stringify(u["default"] || {});
       label.appendChild(area); forms.appendChild(label);
     });
     var timers = $("trial-timers"); timers.innerHTML = "";
-    if ((setup.timers || []).length) { timers.appendChild(el("h4", {}, "触发定时器 / Fire timers")); }
-    (setup.timers || []).forEach(function (t) {
-      var label = el("label", { "class": "inline" }), check = el("input", { type: "checkbox", value: t.element_id, "class": "trial-timer" });
-      label.appendChild(check); label.appendChild(document.createTextNode(" " + (t.name || t.element_id)));
+    if ((setup.timers || []).length) { timers.appendChild(el("h4", {}, t("fireTimers"))); }
+    (setup.timers || []).forEach(function (timer) {
+      var label = el("label", { "class": "inline" }), check = el("input", { type: "checkbox", value: timer.element_id, "class": "trial-timer" });
+      label.appendChild(check); label.appendChild(document.createTextNode(" " + (timer.name || timer.element_id)));
       timers.appendChild(label);
     });
     var problems = $("trial-problems"); problems.innerHTML = "";
@@ -78,7 +81,7 @@
   var startTouched = false;
   function suggestStart() {
     var keys = (setup.start_keys || {})[$("trial-process").value] || [];
-    $("trial-start-keys").textContent = keys.length ? "读取但未由任何步骤设置 / read but set by no step: " + keys.join(", ") : "";
+    $("trial-start-keys").textContent = keys.length ? t("startKeys", { names: keys.join(", ") }) : "";
     if (startTouched || setup.kind !== "process") { return; }
     var sample = {};
     var examples = setup.start_examples || {};
@@ -87,21 +90,21 @@
   }
 
   function parseJSON(text, what) {
-    try { return JSON.parse(text || "{}"); } catch (e) { throw new Error(what + " is not valid JSON: " + e.message); }
+    try { return JSON.parse(text || "{}"); } catch (e) { throw new Error(t("notValidJson", { what: what, error: e.message })); }
   }
 
   function collect() {
-    var body = { kind: setup.kind, start_data: parseJSON($("trial-start").value, "start data"), services: {}, forms: {}, fire_timers: [] };
+    var body = { kind: setup.kind, start_data: parseJSON($("trial-start").value, t("startData")), services: {}, forms: {}, fire_timers: [] };
     if (setup.kind === "decision") { body.decision_id = $("trial-decision").value; return body; }
     body.process_id = $("trial-process").value;
     Array.prototype.forEach.call(document.querySelectorAll(".trial-service"), function (row) {
       var id = row.dataset.elementId, kind = row.querySelector("[name=kind]").value;
-      if (kind === "result") { body.services[id] = { result: parseJSON(row.querySelector("[name=result]").value, "result of " + id) }; }
+      if (kind === "result") { body.services[id] = { result: parseJSON(row.querySelector("[name=result]").value, t("resultOf", { id: id })) }; }
       else if (kind === "error") { body.services[id] = { error: row.querySelector("[name=error]").value }; }
       else { body.services[id] = { incident: true }; }
     });
     Array.prototype.forEach.call(document.querySelectorAll(".trial-form"), function (area) {
-      body.forms[area.dataset.elementId] = parseJSON(area.value, "form data of " + area.dataset.elementId);
+      body.forms[area.dataset.elementId] = parseJSON(area.value, t("formDataOf", { id: area.dataset.elementId }));
     });
     Array.prototype.forEach.call(document.querySelectorAll(".trial-timer:checked"), function (c) { body.fire_timers.push(c.value); });
     return body;
@@ -110,9 +113,9 @@
   function run() {
     var body;
     try { body = collect(); } catch (e) { status(e.message, true); return; }
-    status("保存并运行… / Saving and running…");
+    status(t("savingAndRunning"));
     window.KesuStudio.save().then(function (saved) {
-      if (saved === false) { status("Fix the save error first; the test run uses the saved draft.", true); return null; }
+      if (saved === false) { status(t("fixSaveFirst"), true); return null; }
       return fetch(box.dataset.runUrl, { method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
         body: JSON.stringify(body) });
@@ -121,12 +124,12 @@
       return r.json().then(function (answer) {
         if (!r.ok) {
           var fields = (answer.errors || []).map(function (e) { return e.field + ": " + e.message; }).join("; ");
-          status((answer.detail || "The test run was refused") + (fields ? " — " + fields : ""), true);
+          status((answer.detail || t("runRefused")) + (fields ? " — " + fields : ""), true);
           return;
         }
         show(answer);
       });
-    }).catch(function (e) { status("Test run failed: " + e.message, true); });
+    }).catch(function (e) { status(t("runFailed", { error: e.message }), true); });
   }
 
   function problemItem(p) {
@@ -145,12 +148,14 @@
     var list = $("trial-steps"); list.innerHTML = "";
     answer.steps.forEach(function (s, i) {
       var li = el("li", { "data-element-id": s.element_id, "class": "trial-step state-" + s.state },
-        (s.name || s.element_id) + " · " + s.type + (s.state !== "completed" ? " (" + s.state + ")" : ""));
+        (s.name || s.element_id) + " · " + s.type + (s.state !== "completed" ? " (" + stateName(s.state) + ")" : ""));
       li.addEventListener("click", function () { go(i); });
       list.appendChild(li);
     });
-    status("结果 / Result: " + answer.status + " · " + answer.steps.length + " step(s)" +
-           (answer.waiting.length ? " · waiting: " + answer.waiting.join(", ") : ""), answer.status === "error" || answer.status === "invalid");
+    status(t("runResult", { status: stateName(answer.status), count: answer.steps.length }) +
+           (answer.waiting.length ? " · " + t("waitingOn", { names: answer.waiting.join(", ") }) : ""),
+           answer.status === "error" || answer.status === "invalid");
+    box.dataset.status = answer.status;
     go(answer.steps.length ? 0 : -1);
   }
 
@@ -161,12 +166,12 @@
       var tr = el("tr", { "class": r.matched ? "matched" : "", "data-rule-id": r.rule_id });
       tr.appendChild(el("td", {}, String(r.row)));
       tr.appendChild(el("td", {}, r.description || r.rule_id));
-      tr.appendChild(el("td", {}, r.matched ? "✔ matched" : (r.error ? "error: " + r.error : "—")));
+      tr.appendChild(el("td", {}, r.matched ? t("matched") : (r.error ? t("rowError", { error: r.error }) : "—")));
       body.appendChild(tr);
     });
     $("trial-decision-result").textContent = pretty(answer.result);
-    status("命中 / Matched rows: " + answer.rows.filter(function (r) { return r.matched; }).map(function (r) { return r.row; }).join(", ") +
-           " · hit policy " + answer.hit_policy, answer.problems.length > 0);
+    var rows = answer.rows.filter(function (r) { return r.matched; }).map(function (r) { return r.row; }).join(", ");
+    status(t("matchedRows", { rows: rows, policy: answer.hit_policy }), answer.problems.length > 0);
   }
 
   function clearDiagram(modeler) {
@@ -184,7 +189,7 @@
     position = index;
     var steps = result.steps, modeler = window.KesuStudio && window.KesuStudio.modeler;
     $("trial-prev").disabled = index <= 0; $("trial-next").disabled = index >= steps.length - 1;
-    $("trial-position").textContent = steps.length ? "第 " + (index + 1) + " / " + steps.length + " 步 · step " + (index + 1) + " of " + steps.length : "no steps";
+    $("trial-position").textContent = steps.length ? t("position", { number: index + 1, total: steps.length }) : t("noSteps");
     Array.prototype.forEach.call(document.querySelectorAll(".trial-step"), function (li, i) { li.classList.toggle("current", i === index); });
     var step = steps[index];
     $("trial-data").textContent = step ? pretty(step.data) : "";
@@ -214,6 +219,6 @@
   $("trial-next").addEventListener("click", function () { if (result && position < result.steps.length - 1) { go(position + 1); } });
   $("trial-open").addEventListener("click", function () {
     $("trial-body").hidden = !$("trial-body").hidden;
-    if (!setup) { loadSetup().catch(function (e) { status("Could not read the draft: " + e.message, true); }); }
+    if (!setup) { loadSetup().catch(function (e) { status(t("cannotReadDraft", { error: e.message }), true); }); }
   });
 }());
