@@ -3,7 +3,7 @@
 For a phone reported lost or stolen: the customer is found by phone number, email or customer number,
 their signed-in devices (app tokens) are listed, and each can be signed out, or all at once. Forms carry
 the CSRF token (a POST without it is a 400); every revocation is audited (``customer_devices``). Texts
-go through the catalogue (English msgids, zh_CN), in the request's language.
+go through the catalogue (English msgids, zh_CN), in the request's language (switcher in the header).
 """
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ from app.runtime import get_runtime
 from app.services import customer_devices
 from app.services.uow import run_command
 from app.views.access import role_required
+from app.views.language import translated_page
 
 bp = Blueprint("customer_devices", __name__, url_prefix="/admin/customers")
+bp.context_processor(translated_page)   # <html lang> and the language switcher in the header
 ROLES = ("supervisor",)   # admins hold every role
 
 

@@ -156,3 +156,13 @@ def test_the_customer_reads_the_message_in_the_portal(client, make_staff, phones
     signed = customer_sign_in(client)   # the customer's session lives under its own key, beside the staff one
     assert signed.status_code == 302, signed.text
     assert "客服已将设备“iPad”从您的 Kesu 账号退出" in client.get("/messages").text
+
+
+def test_the_page_speaks_the_chosen_language_with_the_switcher(client, make_staff, phones) -> None:
+    customer, _ = phones
+    make_staff("boss", roles=["supervisor"])
+    sign_in(client, "boss")
+    chinese = client.get(f"/admin/customers/{customer.id}/devices").text
+    assert '<html lang="zh-CN">' in chinese and "退出全部设备" in chinese and "language-switcher" in chinese
+    english = client.get(f"/admin/customers/{customer.id}/devices", headers={"Accept-Language": "en"}).text
+    assert '<html lang="en">' in english and "Sign every device out" in english
