@@ -7,6 +7,8 @@ English, so scripts get stable messages; the mobile app sends its language.
 """
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from babel import Locale
 from flask import Blueprint, Flask, has_request_context, redirect, request, session, url_for
 from flask_babel import Babel, get_locale, refresh
@@ -44,7 +46,19 @@ def translated_page() -> dict[str, object]:
     """Template variables of a staff page translated through the catalogue (the studio, the audit pages):
     base.html then shows the language switcher and sets ``<html lang>``. A blueprint adds them with a
     context processor; staff pages still written in both languages at once leave them out."""
-    return {"translated": True, "lang": "en" if current_language() == "en" else "zh-CN"}
+    return {"translated": True, "lang": "en" if current_language() == "en" else "zh-CN",
+            "language_next": _switcher_next()}
+
+
+def _switcher_next() -> str:
+    """Where the switcher comes back to: this page; for a page answering a form (a POST cannot be
+    repeated by a redirect), the page the form was on, else the start page."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path.startswith("/"):
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return "/"
 
 
 @bp.post("/language")

@@ -108,3 +108,18 @@ def test_the_diff_and_migration_pages_in_both_languages(analyst_client, clock) -
     assert refused.status_code == 422 and "请至少选择一个要迁移的实例" in refused.get_data(as_text=True)
     refused = analyst_client.post("/studio/versions/1/migrate", data={}, headers=EN)
     assert "choose at least one instance to migrate" in refused.get_data(as_text=True)
+
+
+def test_the_switcher_comes_back_to_a_page_it_can_get(analyst_client, clock) -> None:  # type: ignore[no-untyped-def]
+    deploy_leave(clock.now())
+    db.session.commit()
+
+    def comes_back_to(response) -> str:  # type: ignore[no-untyped-def]
+        return re.search(r'<input type="hidden" name="next" value="([^"]*)">', response.get_data(as_text=True)).group(1)
+    assert comes_back_to(analyst_client.get("/studio/diff?from=v1&to=v1")) == "/studio/diff?from=v1&amp;to=v1"
+    form = "http://localhost/studio/versions/1/migration"
+    refused = analyst_client.post("/studio/versions/1/migrate", data={}, headers={"Referer": form})
+    assert refused.status_code == 422 and comes_back_to(refused) == "/studio/versions/1/migration", \
+        "a redirect cannot repeat the POST: back to the page the form was on"
+    elsewhere = analyst_client.post("/studio/versions/1/migrate", data={}, headers={"Referer": "https://evil.example/x"})
+    assert comes_back_to(elsewhere) == "/"
