@@ -24,10 +24,10 @@ def list_tasks(user: User, query: dict[str, Any]) -> dict[str, Any]:
 
 @api.route(TASK_PATH, "GET", summary="Read a task with the JSON Schema of its form (404 for a task you may not "
            "see: the task page's rule, i.e. task roles only, and then its group, its assignee or their substitute, "
-           "or a supervisor)", tag="tasks", permission="read", response=schemas.TASK_DETAIL, errors=(404,))
+           "or a supervisor; auditors, who list every staff task, read each of them)", tag="tasks", permission="read", response=schemas.TASK_DETAIL, errors=(404,))
 def get_task(user: User, task_id: str) -> dict[str, Any]:
     who = staff.identity(user, now=get_runtime().clock.now())
-    return present.task_detail(task_work.visible_task(task_id, who))
+    return present.task_detail(task_work.visible_task(task_id, who, auditor=user.has_role("auditor")))
 
 
 @api.route(f"{TASK_PATH}/claim", "POST", summary="Claim a task of one of my groups", tag="tasks",

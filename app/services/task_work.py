@@ -73,11 +73,16 @@ def may_view(who: Identity, task: HumanTask) -> bool:
                                 or task.candidate_group in who.groups or task.assignee in who.usernames)
 
 
-def visible_task(task_id: str, who: Identity) -> HumanTask:
+def visible_task(task_id: str, who: Identity, *, auditor: bool = False) -> HumanTask:
     """Return a task ``who`` may see; one they may not see is answered exactly like a missing one (404),
-    so that the API never confirms that an id exists."""
+    so that the API never confirms that an id exists.
+
+    ``auditor``: the caller audits. Auditors list every staff task (``scope=all``) without working
+    any, so the API lets them read each of those too (read-only; never the customer's own task).
+    """
     task = db.session.execute(select(HumanTask).where(HumanTask.task_id == task_id)).scalar_one_or_none()
-    if task is None or not may_view(who, task):
+    audited = auditor and task is not None and task.candidate_group != CUSTOMER_GROUP
+    if task is None or not (may_view(who, task) or audited):
         raise NotFound(f"task {task_id} does not exist or is not one you may see; "
                        f"list your tasks with GET /api/v1/tasks")
     return task

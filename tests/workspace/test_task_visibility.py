@@ -108,7 +108,7 @@ def test_whoever_stands_in_for_the_assignee_sees_the_task(driver, make_staff, ap
 @pytest.mark.parametrize(("roles", "in_group", "visible"), [
     (["agent"], True, True), (["agent"], False, False),
     (["finance"], True, True), (["finance"], False, False),
-    (["auditor"], True, False), (["analyst"], True, False),    # no task role: neither the page nor the API
+    (["analyst"], True, False),    # no task role: neither the page nor the API
     (["supervisor"], False, True), (["admin"], False, True),
 ])
 def test_the_api_and_the_task_page_agree_on_who_sees_a_task(driver, make_staff, api, client, roles, in_group,
@@ -122,3 +122,19 @@ def test_the_api_and_the_task_page_agree_on_who_sees_a_task(driver, make_staff, 
     sign_in(client, "someone")
     page = client.get(f"/tasks/{task.task_id}")
     assert (page.status_code == 200) is visible
+
+
+def test_auditors_read_through_the_api_every_staff_task_they_list_but_work_none(driver, make_staff, api,
+                                                                              client) -> None:
+    task = _handle_task(driver)
+    make_staff("checker", roles=["auditor"], groups=[])
+    listed = api("checker", "GET", f"/tasks?scope=all&instance_id={task.instance_id}").get_json()["items"]
+    assert [item["task_id"] for item in listed] == [task.task_id]
+    assert api("checker", "GET", f"/tasks/{task.task_id}").status_code == 200
+    assert api("checker", "POST", f"/tasks/{task.task_id}/claim").status_code == 403  # read-only
+    sign_in(client, "checker")
+    assert client.get(f"/tasks/{task.task_id}").status_code == 403  # the task page is for those who work tasks
+    driver.complete(task.instance_id, "handle", {"outcome": "reply", "reply": "已处理"}, actor="xiaowang")
+    [confirm] = driver.open_tasks(task.instance_id)  # the customer's own confirmation: not staff work
+    read = api("checker", "GET", f"/tasks/{confirm.task_id}")
+    assert read.status_code == 404 and _hidden(read, confirm.task_id)
