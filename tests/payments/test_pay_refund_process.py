@@ -93,3 +93,12 @@ def test_a_lost_answer_is_settled_by_the_query_and_the_instance_completes(app, c
     refund = db.session.execute(select(Refund).where(Refund.instance_id == instance_id)).scalar_one()
     assert refund.state == "succeeded" and refund.attempts == 1
     assert db.session.get(ProcessInstance, instance_id).status == "completed"
+
+
+def test_a_refund_the_rules_grant_is_paid_although_system_both_asked_and_approved(app, clock, paid, sandbox) -> None:
+    """The automatic path (auto_resolution.dmn, refund_approval_level.dmn) writes "system" as requester and approver."""
+    instance_id = _start(app, clock, paid("alipay"), requested_by="system", approved_by="system")
+    assert _run_jobs(app) == 2
+    assert db.session.get(ProcessInstance, instance_id).status == "completed"
+    refund = db.session.execute(select(Refund).where(Refund.instance_id == instance_id)).scalar_one()
+    assert (refund.state, refund.requested_by, refund.approved_by) == ("succeeded", "system", "system")
