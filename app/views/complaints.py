@@ -123,7 +123,9 @@ def confirm(complaint_id: int) -> Response:
 
 def _confirmation(form: MultiDict[str, str]) -> dict[str, object]:
     """Turn the confirmation form into the confirm_resolution task data."""
-    answer: dict[str, object] = {"satisfied": form.get("satisfied") == "yes"}
+    answer: dict[str, object] = {}
+    if "satisfied" in form:   # no answer or another word is refused by the form, never taken as "not solved"
+        answer["satisfied"] = {"yes": True, "no": False}.get(form["satisfied"], form["satisfied"])
     if form.get("csat", "").isdigit():
         answer["csat"] = int(form["csat"])
     if form.get("customer_comment", "").strip():

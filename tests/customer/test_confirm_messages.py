@@ -58,6 +58,16 @@ def test_portal_confirmation_errors_in_chinese(client, driver, make_customer, up
     assert not _still_open(complaint)
 
 
+def test_portal_confirmation_without_a_yes_or_no_is_refused_not_taken_as_not_solved(
+        client, driver, make_customer, upload_dir) -> None:
+    _customer, complaint = _waiting(client, driver, make_customer)
+    assert _confirm(client, complaint, customer_comment="还是坏的") == ["请告诉我们您的问题是否已解决"]
+    assert _confirm(client, complaint, satisfied="maybe", customer_comment="还是坏的") == ["请选择“已解决”或“未解决”"]
+    assert _still_open(complaint), "the complaint is not reopened on an answer the customer never gave"
+    assert _confirm(client, complaint, satisfied="no", customer_comment="还是坏的") == []
+    assert not _still_open(complaint)
+
+
 def test_portal_confirmation_errors_in_english(client, driver, make_customer, upload_dir) -> None:
     _customer, complaint = _waiting(client, driver, make_customer)
     shown = _confirm(client, complaint, EN, satisfied="yes")
