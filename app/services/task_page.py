@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import (Complaint, Customer, ProcessEvent, ProcessInstance, ReplyTemplate, TaskComment, TaskStatus,
                         User)
 from app.models.task import HumanTask
-from app.services import classification, staff, task_work
+from app.services import classification, staff, staff_forms, task_work
 from app.services.complaint_facts import CUSTOMER_GROUP
 from app.services.instance_queries import instance_data
 from app.services.staff import Identity
@@ -138,6 +138,26 @@ def page_context(task: HumanTask, *, who: Identity, now: datetime) -> dict[str, 
             "confidence": (data.get("classification") or {}).get("category_confidence"),
             "categories": [(category.code, category.label()) for category in CATEGORIES],
             "reassign_to": _reassign_choices(task, who)}
+
+
+def check_refund_limit(task: HumanTask, data: dict[str, Any], *, now: datetime) -> None:
+    """Refuse (422, on the form) a refund above the refundable amount.
+
+    refund_approval.bpmn makes the same check (refundable = amount_paid - already_refunded) only after
+    the task is completed, and then sends the case back to a new, unclaimed task that does not say why.
+    """
+    amount = data.get("refund_amount")
+    if data.get("outcome") != "refund" or isinstance(amount, bool) or not isinstance(amount, (int, float)):
+        return
+    instance = db.session.get(ProcessInstance, task.instance_id)
+    values = instance_data(instance, now=now) if instance else {}
+    try:
+        refundable = round(float(values["amount_paid"]) - float(values.get("already_refunded") or 0), 2)
+    except (KeyError, TypeError, ValueError):
+        return
+    if amount > refundable:
+        raise ValidationFailed(staff_forms.CORRECT_THE_FIELDS, fields={
+            "refund_amount": f"不能大于可退金额 {refundable:.2f} / must be at most the refundable {refundable:.2f}"})
 
 
 def _template_values(task: HumanTask, *, now: datetime) -> tuple[dict[str, Any], Complaint | None, dict[str, Any]]:

@@ -67,6 +67,7 @@ def complete(task_id: str) -> Response | tuple[str, int]:
     who, now, task = _who(), get_runtime().clock.now(), task_claims.get_task(task_id)
     data = task_page.parse_submission(task_work.task_form(task), request.form.to_dict())
     try:
+        task_page.check_refund_limit(task, data, now=now)
         run_command(lambda: task_claims.complete(task_id, data, who=who, now=now))
     except ValidationFailed as error:
         context = task_page.page_context(task, who=who, now=now)
