@@ -141,14 +141,18 @@ def page_context(task: HumanTask, *, who: Identity, now: datetime) -> dict[str, 
 
 
 def check_refund_limit(task: HumanTask, data: dict[str, Any], *, now: datetime) -> None:
-    """Refuse (422, on the form) a refund above the refundable amount.
+    """Refuse (422, on the form) a refund above the refundable amount or in fractions of a cent.
 
-    refund_approval.bpmn makes the same check (refundable = amount_paid - already_refunded) only after
-    the task is completed, and then sends the case back to a new, unclaimed task that does not say why.
+    refund_approval.bpmn makes the first check (refundable = amount_paid - already_refunded) only after
+    the task is completed, and then sends the case back to a new, unclaimed task that does not say why;
+    refunds.create_refund refuses the second only when paying, after the approval, as a failed refund.
     """
     amount = data.get("refund_amount")
     if data.get("outcome") != "refund" or isinstance(amount, bool) or not isinstance(amount, (int, float)):
         return
+    if round(amount, 2) != amount:
+        raise ValidationFailed(staff_forms.CORRECT_THE_FIELDS, fields={
+            "refund_amount": "最多两位小数 / at most two decimals (yuan and fen)"})
     instance = db.session.get(ProcessInstance, task.instance_id)
     values = instance_data(instance, now=now) if instance else {}
     try:

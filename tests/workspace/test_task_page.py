@@ -131,7 +131,7 @@ def test_agents_see_no_reassign_control(driver, make_staff, client) -> None:
     assert 'id="claim"' in page and 'id="reassign"' not in page
 
 
-def test_a_refund_above_the_refundable_amount_is_refused_on_the_form(driver, make_staff, client) -> None:
+def test_a_refund_above_the_refundable_amount_or_in_fractions_of_a_fen_is_refused_on_the_form(driver, make_staff, client) -> None:
     instance_id = driver.start(amount_paid=299.0, already_refunded=99.0)
     handle = driver.task(instance_id, "handle")
     make_staff("ann", groups=[handle.candidate_group])
@@ -141,6 +141,9 @@ def test_a_refund_above_the_refundable_amount_is_refused_on_the_form(driver, mak
     answer = client.post(f"/tasks/{handle.task_id}/complete", data={**fields, "refund_amount": "200.01"})
     assert answer.status_code == 422
     assert "不能大于可退金额 200.00 / must be at most the refundable 200.00" in answer.get_data(as_text=True)
+    answer = client.post(f"/tasks/{handle.task_id}/complete", data={**fields, "refund_amount": "1.234"})
+    assert answer.status_code == 422
+    assert "最多两位小数 / at most two decimals" in answer.get_data(as_text=True)
     assert [(t.task_id, t.status) for t in driver.open_tasks(instance_id)] == [(handle.task_id, "open")]
     answer = client.post(f"/tasks/{handle.task_id}/complete", data={**fields, "refund_amount": "200"})
     assert answer.status_code == 302
