@@ -148,3 +148,15 @@ def test_a_refund_above_the_refundable_amount_or_in_fractions_of_a_fen_is_refuse
     answer = client.post(f"/tasks/{handle.task_id}/complete", data={**fields, "refund_amount": "200"})
     assert answer.status_code == 302
     assert [t.name for t in driver.open_tasks(instance_id)] == ["approve_refund"]
+
+
+def test_the_approver_sees_the_amount_reason_and_requester_of_the_refund(driver, make_staff, client) -> None:
+    instance_id = driver.start(amount_paid=299.0)
+    driver.complete(instance_id, "handle", {"outcome": "refund", "reply": "您好，已为您申请退款",
+                                            "refund_amount": 80, "refund_reason": "右耳无声"}, actor="ann")
+    approve = driver.task(instance_id, "approve_refund")
+    make_staff("boss", roles=["supervisor"], groups=[approve.candidate_group])
+    sign_in(client, "boss")
+    page = client.get(f"/tasks/{approve.task_id}").get_data(as_text=True)
+    shown = " ".join(page[page.index('id="refund-request"'):].split("</p>")[0].split())
+    assert "申请退款 <strong>¥80.00</strong> · reason 原因 右耳无声 · requested by 申请人 ann" in shown
