@@ -11,8 +11,8 @@ from sqlalchemy import select
 from app.classification.taxonomy import CATEGORIES
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
-from app.models import (Complaint, Customer, ProcessEvent, ProcessInstance, ReplyTemplate, TaskComment, TaskStatus,
-                        User)
+from app.models import (Complaint, Customer, ProcessEvent, ProcessInstance, Refund, ReplyTemplate, TaskComment,
+                        TaskStatus, User)
 from app.models.task import HumanTask
 from app.services import classification, staff, staff_forms, task_work
 from app.services.complaint_facts import CUSTOMER_GROUP
@@ -137,7 +137,23 @@ def page_context(task: HumanTask, *, who: Identity, now: datetime) -> dict[str, 
             "templates": templates_for(task.category), "four_eyes": _four_eyes(task, who),
             "confidence": (data.get("classification") or {}).get("category_confidence"),
             "categories": [(category.code, category.label()) for category in CATEGORIES],
-            "reassign_to": _reassign_choices(task, who)}
+            "reassign_to": _reassign_choices(task, who),
+            "refund_failure": _refund_failure(task.instance_id) if task.name == "resolve_failed" else None}
+
+
+def _refund_failure(instance_id: int) -> str | None:
+    """Why the case's refund failed: the gateway's last error, else the refusal of the pay_refund call."""
+    refund = db.session.execute(select(Refund).where(Refund.instance_id == instance_id)
+                                .order_by(Refund.id.desc())).scalars().first()
+    if refund is not None and refund.last_error:
+        return refund.last_error
+    for payload in db.session.execute(select(ProcessEvent.payload).where(
+            ProcessEvent.instance_id == instance_id, ProcessEvent.event_type == "service.failed")
+            .order_by(ProcessEvent.seq.desc())).scalars():
+        failed = json.loads(payload)
+        if failed.get("operator") == "pay_refund":
+            return str(failed.get("message") or "") or None
+    return None
 
 
 def check_refund_limit(task: HumanTask, data: dict[str, Any], *, now: datetime) -> None:

@@ -4,14 +4,15 @@ and the workspace closed to signed-in customers."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Customer, HumanTask, LabelCorrection
-from app.services import classification, complaints
+from app.models import Customer, HumanTask, LabelCorrection, Refund
+from app.services import classification, complaints, refunds
 from app.services.complaints import Submission
 from app.services.demo_customers import load_demo_customers
 from tests.customer.conftest import image_bytes
@@ -160,3 +161,38 @@ def test_the_approver_sees_the_amount_reason_and_requester_of_the_refund(driver,
     page = client.get(f"/tasks/{approve.task_id}").get_data(as_text=True)
     shown = " ".join(page[page.index('id="refund-request"'):].split("</p>")[0].split())
     assert "申请退款 <strong>¥80.00</strong> · reason 原因 右耳无声 · requested by 申请人 ann" in shown
+
+
+def test_finance_sees_why_a_refund_failed(driver, make_staff, client) -> None:
+    instance_id = driver.start(amount_paid=299.0)
+    driver.complete(instance_id, "handle", {"outcome": "refund", "reply": "您好，已为您申请退款",
+                                            "refund_amount": 80, "refund_reason": "右耳无声"}, actor="ann")
+    driver.complete(instance_id, "approve_refund", {"approval_decision": "approve"}, actor="boss")
+    driver.payments.answer = "refuse"
+    driver.run_jobs()
+    resolve = driver.task(instance_id, "resolve_failed")
+    make_staff("fin", roles=["finance"], groups=[resolve.candidate_group])
+    sign_in(client, "fin")
+    page = client.get(f"/tasks/{resolve.task_id}").get_data(as_text=True)
+    assert '<span id="refund-failure">the gateway refused the refund: trade closed</span>' in page
+    assert 'id="refund-request">Refund requested 申请退款 <strong>¥80.00</strong>' in page
+
+
+def test_finance_sees_the_gateways_error_of_a_failed_refund(driver, make_staff, client, clock) -> None:
+    instance_id = driver.start(amount_paid=299.0)
+    driver.complete(instance_id, "handle", {"outcome": "refund", "reply": "您好，已为您申请退款",
+                                            "refund_amount": 80, "refund_reason": "右耳无声"}, actor="ann")
+    driver.complete(instance_id, "approve_refund", {"approval_decision": "approve"}, actor="boss")
+    driver.run_jobs()
+    driver.confirm_refund(501, state="failed")
+    payment = refunds.record_payment("O-qa", "alipay", "qa-trade", Decimal("299"), "CNY", now=clock.now())
+    db.session.add(Refund(payment_id=payment.id, provider="alipay", amount=Decimal("80"), currency="CNY",
+                          state="failed", idempotency_key="qa", source_key="qa", requested_by="ann", reason="",
+                          attempts=1, queries=0, created_at=clock.now(), updated_at=clock.now(),
+                          instance_id=instance_id, last_error="ACQ.TRADE_HAS_CLOSE: the trade is closed"))
+    db.session.commit()
+    resolve = driver.task(instance_id, "resolve_failed")
+    make_staff("fin", roles=["finance"], groups=[resolve.candidate_group])
+    sign_in(client, "fin")
+    page = client.get(f"/tasks/{resolve.task_id}").get_data(as_text=True)
+    assert '<span id="refund-failure">ACQ.TRADE_HAS_CLOSE: the trade is closed</span>' in page
