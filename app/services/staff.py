@@ -74,6 +74,11 @@ def update_staff(username: str, *, roles: list[str], groups: list[str], is_activ
         problems["roles"] = f"unknown role {', '.join(unknown)}; choose from {', '.join(ROLES)}"
     if unknown := sorted(set(groups) - set(GROUPS)):
         problems["groups"] = f"unknown group {', '.join(unknown)}; choose from {', '.join(GROUPS)}"
+    if user.is_active_account and user.has_role("admin") and not (is_active and "admin" in roles) and not any(
+            other.id != user.id and other.is_active_account and other.has_role("admin") for other in list_staff()):
+        problems["admin" if "admin" not in roles else "active"] = (
+            f"{username} 是唯一有效的管理员，请先把管理员角色给另一位员工 / {username} is the last active admin; "
+            f"give another staff member the admin role first, or nobody can manage staff any more")
     if problems:
         raise ValidationFailed(f"{username} was not changed", fields=problems)
     user.roles, user.groups, user.is_active_account = sorted(set(roles)), sorted(set(groups)), is_active

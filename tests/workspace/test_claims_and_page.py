@@ -87,6 +87,21 @@ def test_the_admin_page_edits_roles_and_groups(client, make_staff) -> None:
     assert [u.groups for u in staff.list_staff() if u.username == "ann"] == [["qa"]]
 
 
+def test_the_last_active_admin_cannot_demote_or_deactivate_themselves(client, make_staff) -> None:
+    make_staff("root", roles=["admin"])
+    sign_in(client, "root")
+    page = client.get("/admin/users").get_data(as_text=True)
+    for fields in ({"roles": ["agent"], "active": "on"}, {"roles": ["admin"]}):
+        answer = client.post("/admin/users/root", data={"csrf_token": csrf(page), **fields})
+        assert answer.status_code == 422
+        assert "root is the last active admin" in answer.get_data(as_text=True)
+        assert [(u.roles, u.is_active_account) for u in staff.list_staff() if u.username == "root"] == [(["admin"], True)]
+    make_staff("second", roles=["admin"])
+    answer = client.post("/admin/users/root", data={"csrf_token": csrf(page), "roles": ["agent"], "active": "on"})
+    assert answer.status_code == 302
+    assert [u.roles for u in staff.list_staff() if u.username == "root"] == [["agent"]]
+
+
 def test_the_form_shows_a_message_by_field(driver, make_staff, client) -> None:
     task = driver.task(driver.start(), "handle")
     make_staff("ann", groups=[task.candidate_group])
