@@ -73,8 +73,9 @@ def _completed(event: ProcessEvent, payload: dict[str, Any],
     if event.task_name == "decide_auto_resolution" and changed.get("auto_resolution") in ("refund", "coupon"):
         return _("The system has handled it automatically: %(reason)s",
                  reason=changed.get("auto_resolution_reason", ""))
-    if event.task_name in ROLE_WORDS and changed.get("outcome") in OUTCOME_TEXT:
-        return _outcome(changed, _who(event.task_name, name(event.actor)))
+    answer = {**changed, **payload.get("submitted", {})}   # what changed, and the form as sent (same outcome again)
+    if event.task_name in ROLE_WORDS and answer.get("outcome") in OUTCOME_TEXT:
+        return _outcome(answer, _who(event.task_name, name(event.actor)))
     if event.task_name == "confirm_resolution":
         if not changed.get("satisfied"):
             return _("You told us it is not solved yet; we are handling it again")
@@ -112,12 +113,30 @@ DESCRIBERS: dict[str, Describer] = {
 }
 
 
+def _with_submissions(events: list[ProcessEvent]) -> list[tuple[ProcessEvent, dict[str, Any]]]:
+    """The described events with their payloads; a staff task's completion also carries its submitted form.
+
+    task.completed records only the data that changed, so a second reply with the same outcome would
+    otherwise lose its outcome; the form as sent is the task.submitted event just before it.
+    """
+    described, submitted = [], {}
+    for event in events:
+        payload = json.loads(event.payload)
+        if event.event_type == "task.submitted" and event.task_name in ROLE_WORDS:
+            submitted[event.task_name] = payload.get("data") or {}
+        elif event.event_type in DESCRIBERS:
+            if event.event_type == "task.completed" and event.task_name in ROLE_WORDS:
+                payload = {**payload, "submitted": submitted.pop(event.task_name, {})}
+            described.append((event, payload))
+    return described
+
+
 def progress(complaint: Complaint) -> Progress:
     """Return the complaint's progress as its customer sees it."""
     events = _events(complaint.instance_id)
     name = _namer()
-    entries = [Entry(e.occurred_at, text) for e in events if e.event_type in DESCRIBERS
-               for text in _sentences(DESCRIBERS[e.event_type](e, json.loads(e.payload), name)) if text]
+    entries = [Entry(e.occurred_at, text) for e, payload in _with_submissions(events)
+               for text in _sentences(DESCRIBERS[e.event_type](e, payload, name)) if text]
     entries += _claims(complaint.instance_id, name) + _refund_entries(complaint)
     entries.sort(key=lambda entry: entry.at)
     values = _latest_values(events)

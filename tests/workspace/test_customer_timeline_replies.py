@@ -56,3 +56,21 @@ def test_an_outcome_without_a_reply_tells_only_the_decision(app, driver, clock, 
     from app.services.complaint_timeline import _outcome
     assert _outcome({"outcome": "reship", "reply": "  "}, "客服小王") == [
         "%(who)s has arranged a replacement shipment for you" % {"who": "客服小王"}]
+
+
+def test_a_second_reply_with_the_same_outcome_reaches_the_customer_too(app, driver, clock, tmp_path: Path) -> None:
+    """The task.completed event stores only what changed; a reply after a reopen keeps the outcome "reply"."""
+    load_demo_customers("kesu-demo", now=clock.now())
+    customer = db.session.execute(select(Customer).where(Customer.phone == "13800000001")).scalar_one()
+    complaint, _ = complaints.submit(customer, Submission("KS-20261102-02", "product.quality", "耳机左边没声音"),
+                                     upload_dir=tmp_path, now=clock.now())
+    db.session.commit()
+    instance_id = complaint.instance_id
+    driver.complete(instance_id, "handle", {"outcome": "reply", "reply": REPLY}, actor="xiaowang")
+    driver.complete(instance_id, "confirm_resolution", {"satisfied": False, "customer_comment": "还是没声音"},
+                    actor=f"customer:{customer.id}")
+    [second] = [t.name for t in driver.open_tasks(instance_id)]
+    driver.complete(instance_id, second, {"outcome": "reply", "reply": "已为您安排换新"}, actor="laozhang")
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        timeline = [entry.text for entry in progress(complaint).timeline]
+    assert any(text.endswith("已回复您：已为您安排换新") for text in timeline), timeline
