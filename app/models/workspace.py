@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.database import UTCDateTime
 from app.extensions import db
 
-GROUPS = ("tier1-product", "tier1-logistics", "tier1-billing", "tier2", "qa", "supervisors", "finance")
+GROUPS = ("tier1-product", "tier1-logistics", "tier1-billing", "tier2", "qa", "supervisors", "team-leads", "finance")
 
 
 class Substitution(db.Model):

@@ -1,6 +1,7 @@
 """Claiming, substitutes, the task form's messages, templates, comments, four eyes, admin."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -85,6 +86,20 @@ def test_the_admin_page_edits_roles_and_groups(client, make_staff) -> None:
                                                    "groups": ["qa"], "active": "on"})
     assert answer.status_code == 302
     assert [u.groups for u in staff.list_staff() if u.username == "ann"] == [["qa"]]
+
+
+def test_the_admin_page_offers_team_leads_who_approve_refunds_below_500(client, make_staff) -> None:
+    """rules/refund_approval_level.dmn sends refunds below 500 to the group team-leads: saving a row keeps it."""
+    make_staff("root", roles=["admin"])
+    make_staff("lead", roles=["agent"], groups=["team-leads"])
+    sign_in(client, "root")
+    page = client.get("/admin/users").get_data(as_text=True)
+    row = page[page.index('action="/admin/users/lead"'):]
+    assert re.search(r'name="groups" value="team-leads" checked', row[:row.index("</tr>")])
+    answer = client.post("/admin/users/lead", data={"csrf_token": csrf(page), "roles": ["agent"],
+                                                    "groups": ["team-leads", "tier2"], "active": "on"})
+    assert answer.status_code == 302
+    assert [u.groups for u in staff.list_staff() if u.username == "lead"] == [["team-leads", "tier2"]]
 
 
 def test_the_last_active_admin_cannot_demote_or_deactivate_themselves(client, make_staff) -> None:
