@@ -6,13 +6,16 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from app.commands.payments import kesu_payments
 from app.errors import FourEyesViolation
 from app.extensions import db
 from app.models import Job, ProcessEvent, Refund
 from app.payments.errors import DoubleRefund, RefundExceedsPayment, RefundInvalid
+from app.payments.sandbox import start_sandbox
 from app.services import refunds
 from app.services.refund_payouts import query_refund, submit_refund
 from app.services.uow import run_command
+from tests.payments.conftest import point_app_at
 
 
 def _create(payment, clock, amount="40.00", key=None, **kw):  # type: ignore[no-untyped-def]
@@ -130,3 +133,23 @@ def test_finance_marks_a_failed_refund_paid_once_with_a_reason(paid, clock) -> N
     event = db.session.execute(select(ProcessEvent).where(ProcessEvent.event_type == "refund.paid_manually")
                                ).scalars().all()[-1]
     assert event.actor == "caiwu" and "bank transfer 123" in event.payload
+
+
+def test_the_development_sandbox_refunds_payments_kesu_recorded_but_never_opened_on_it(app, db_session, sandbox,
+                                                                                          clock) -> None:
+    """`make run`'s sandbox starts empty: the demo orders' payments exist only in Kesu's database."""
+    server = start_sandbox(settle_after=0.0, known_trade=kesu_payments(app))
+    try:
+        point_app_at(app, server.url)
+        payment = refunds.record_payment("O-only-in-kesu", "alipay", "PAY-only-in-kesu", Decimal("88.00"), "CNY",
+                                         now=clock.now())
+        db.session.commit()
+        assert submit_refund(_create(payment, clock, "30.00", "kesu-only").id) == "succeeded"
+        stranger = refunds.record_payment("O-stranger", "wechat", "PAY-stranger", Decimal("10.00"), "CNY",
+                                          now=clock.now())
+        db.session.commit()
+        assert server.app.ledger.known_trade("wechat", "PAY-unknown") is None
+        assert server.app.ledger.known_trade("wechat", stranger.provider_payment_id) == (Decimal("10.00"), "CNY")
+    finally:
+        point_app_at(app, sandbox.url)
+        server.stop()

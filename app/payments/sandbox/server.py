@@ -51,9 +51,10 @@ class SandboxApp:
     """Routes the three dialects onto one ledger; faults apply to money-moving requests."""
 
     def __init__(self, *, keys: SandboxKeys | None = None, clock: Callable[[], datetime] = _utc_now,
-                 settle_after: float = 0.3, stripe_webhook_url: str = "") -> None:
+                 settle_after: float = 0.3, stripe_webhook_url: str = "",
+                 known_trade: Callable[[str, str], tuple[Decimal, str] | None] | None = None) -> None:
         self.keys = keys or SandboxKeys.default()
-        self.ledger, self.faults, self.notifier = Ledger(), Faults(), Notifier()
+        self.ledger, self.faults, self.notifier = Ledger(known_trade), Faults(), Notifier()
         self.settle_after, self.stripe_webhook_url = settle_after, stripe_webhook_url
         self.alipay = AlipayDialect(self.keys, clock)
         self.wechat = WechatDialect(self.keys, clock)
