@@ -196,3 +196,12 @@ def test_finance_sees_the_gateways_error_of_a_failed_refund(driver, make_staff, 
     sign_in(client, "fin")
     page = client.get(f"/tasks/{resolve.task_id}").get_data(as_text=True)
     assert '<span id="refund-failure">ACQ.TRADE_HAS_CLOSE: the trade is closed</span>' in page
+
+
+def test_the_page_shows_the_category_the_customer_chose_next_to_the_classifiers(driver, make_staff, client) -> None:
+    """Triage decides between the two: the customer's pick is in the start data as chosen_category."""
+    handle = driver.task(driver.start(chosen_category="order.out_of_stock"), "handle")
+    make_staff("ann", groups=[handle.candidate_group])
+    sign_in(client, "ann")
+    page = client.get(f"/tasks/{handle.task_id}").get_data(as_text=True)
+    assert '<span id="chosen-category">customer chose 顾客选择 订单问题/缺货</span>' in page
