@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
 
 
 class KesuError(Exception):
@@ -113,6 +114,29 @@ def _wants_json() -> bool:
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+# HTTP errors of pages (unknown address, wrong method, lost session, too many sign-ins, too large)
+# as a page with the site's header, not the framework's bare English page; the API answers problem+json.
+HTTP_PAGES = {
+    400: ("请求无效 / Bad request", "页面可能已过期，请刷新后重试。 / The page may have expired; reload it and try again."),
+    403: ("无权访问 / Forbidden", "您无权打开此页面。 / You may not open this page."),
+    404: ("页面不存在 / Page not found", "请检查地址，或从首页重新进入。 / Check the address, or start again from the home page."),
+    405: ("不支持此操作 / Not allowed", "请从页面上的按钮或链接操作。 / Use the buttons and links on the page."),
+    413: ("内容太大 / Too large", "上传的内容太大，请缩小后重试。 / What you sent is too large; make it smaller and try again."),
+    429: ("操作太频繁 / Too many attempts", "请稍等一分钟再试。 / Wait a minute, then try again."),
+}
+
+
+def http_error_page(error: HTTPException) -> HTTPException | tuple[str, int, list[tuple[str, str]]]:
+    """Render a 4xx HTTP error of a page in the site's layout (others, e.g. redirects and 500s, pass through)."""
+    if error.code not in HTTP_PAGES:
+        return error
+    title, message = HTTP_PAGES[error.code]
+    page = KesuError(message, back="main.index", back_label="首页 / Home")
+    page.title = title
+    headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+    return render_template("error.html", error=page), error.code, headers   # keeps Allow, Retry-After
 
 
 def register_error_handlers(app: Flask) -> None:

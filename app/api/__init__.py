@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.api import auth
 from app.api.registry import ApiRegistry
+from app.errors import http_error_page
 from app.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -20,10 +21,10 @@ bp.before_request(partial(auth.authenticate, api))
 bp.after_request(auth.challenge)
 
 
-def _http_error(error: HTTPException) -> HTTPException | Response:
-    """Answer routing and protocol errors under /api/ as problem+json too."""
+def _http_error(error: HTTPException) -> HTTPException | Response | tuple[str, int, list[tuple[str, str]]]:
+    """Answer routing and protocol errors under /api/ as problem+json too (pages: errors.http_error_page)."""
     if not request.path.startswith("/api/"):
-        return error
+        return http_error_page(error)
     response = jsonify({"type": "about:blank", "title": error.name, "status": error.code,
                         "detail": error.description})
     response.status_code = error.code or 500
