@@ -5,6 +5,8 @@ would have been sent; in production it shows what was sent and what failed, with
 """
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
@@ -31,10 +33,19 @@ def index() -> str:
     page = max(1, request.args.get("page", 1, type=int) or 1)
     rows, total = outbox.list_messages(status=status, channel=channel, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     default = current_app.config["NOTIFICATION_LANGUAGE"]
-    messages = [(row, outbox.shown_text(row, current_app.jinja_env, default_language=default)) for row in rows]
+    messages = [(row, _without_sign_in_tokens(outbox.shown_text(row, current_app.jinja_env, default_language=default)))
+                for row in rows]
     return render_template("outbox/index.html", messages=messages, total=total, page=page, page_size=PAGE_SIZE,
                            status=status, channel=channel, statuses=STATUSES, channels=CHANNELS,
                            senders=_sender_names())
+
+
+# A one-time sign-in link (/account/link/<token>) signs in as the customer: staff see where it went, not the token.
+SIGN_IN_TOKEN = re.compile(r"(/account/link/)[^\s<>\"']+")
+
+
+def _without_sign_in_tokens(text: str) -> str:
+    return SIGN_IN_TOKEN.sub(r"\1…", text)
 
 
 def _sender_names() -> dict[str, str]:

@@ -41,6 +41,16 @@ def test_supervisors_see_what_would_have_been_sent(client, clock, use_senders, t
     assert "li@example.com" in only_email and "13800000009" not in only_email
 
 
+def test_supervisors_never_see_a_customers_live_sign_in_token(client, clock, use_senders, tmp_path: Path) -> None:
+    use_senders(OUTBOX_FILE=str(tmp_path / "outbox.jsonl"))
+    queue("sms", "13800000009", now=clock.now(), template="login_link", order_ref="KS-1",
+          url="http://localhost/account/link/eyJjIjoxfQ.SECRET-token_1")
+    _sign_in(client, clock, "zhuguan", ["supervisor"])
+    html = client.get("/outbox").text
+    assert "13800000009" in html and "http://localhost/account/link/…" in html
+    assert "SECRET-token_1" not in html and "eyJjIjoxfQ" not in html
+
+
 def test_a_failed_message_shows_its_error_and_can_be_retried(client, clock, use_senders) -> None:
     use_senders(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(), SMTP_STARTTLS=False, OUTBOX_MAX_ATTEMPTS=1)
     row = queue("email", "li@example.com", now=clock.now())
