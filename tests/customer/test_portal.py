@@ -41,6 +41,13 @@ def test_password_sign_in_and_wrong_password(client, make_customer) -> None:
     assert "张三" in client.get("/complaints").text
 
 
+def test_the_order_page_shows_unit_prices_as_money(client, make_customer) -> None:
+    make_customer(amount="25.80")   # two cups at 12.9
+    sign_in(client)
+    page = client.get("/orders/O-1").text
+    assert "<td>¥12.90</td>" in page and "<td>12.9</td>" not in page
+
+
 def test_customer_pages_need_a_customer_not_a_staff_member(client, make_customer, clock) -> None:
     assert client.get("/complaints").headers["Location"].startswith("/account/login?next=/complaints")
     staff = User(username="xiaowang", display_name="小王", roles=["agent"], groups=[], created_at=clock.now())
