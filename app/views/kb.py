@@ -9,7 +9,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.classification.taxonomy import CATEGORIES, is_category
-from app.errors import ValidationFailed
+from app.errors import NotAuthenticated, ValidationFailed
 from app.extensions import limiter
 from app.runtime import get_runtime
 from app.services import kb_suggestions, knowledge, staff, task_claims, task_work
@@ -198,8 +198,10 @@ help_bp.after_request(security_headers)
 @limiter.limit("60/minute")
 def customer_suggestions() -> Response | tuple[Response, int]:
     """Published articles for what a signed-in customer types into the complaint form (JSON)."""
-    if current_customer() is None:
-        return jsonify({"error": "sign in first to get suggestions"}), 401
+    if current_customer() is None:   # an RFC 9457 problem, as every JSON error
+        problem = jsonify(NotAuthenticated("sign in first to get suggestions").to_problem())
+        problem.mimetype = "application/problem+json"
+        return problem, 401
     category = request.args.get("category")
     hits = kb_suggestions.for_customer(request.args.get("q", ""), category if is_category(category) else None)
     return jsonify({"articles": [{"id": h.id, "title": h.title, "excerpt": h.excerpt,
