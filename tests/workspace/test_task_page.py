@@ -205,3 +205,19 @@ def test_the_page_shows_the_category_the_customer_chose_next_to_the_classifiers(
     sign_in(client, "ann")
     page = client.get(f"/tasks/{handle.task_id}").get_data(as_text=True)
     assert '<span id="chosen-category">customer chose 顾客选择 订单问题/缺货</span>' in page
+
+
+def test_a_refund_is_limited_by_what_other_complaints_already_took_from_the_payment(
+        driver, make_staff, client, clock) -> None:
+    payment = refunds.record_payment("O-twice", "alipay", "PAY-twice", Decimal("299.00"), "CNY", now=clock.now())
+    payment.amount_reserved = Decimal("250.00")   # another complaint about the order was refunded since
+    db.session.commit()
+    instance_id = driver.start(payment_id=payment.id, amount_paid=299.0, already_refunded=0.0)
+    handle = driver.task(instance_id, "handle")
+    make_staff("ann", groups=[handle.candidate_group])
+    sign_in(client, "ann")
+    page = client.get(f"/tasks/{handle.task_id}").get_data(as_text=True)
+    answer = client.post(f"/tasks/{handle.task_id}/complete", data={
+        "csrf_token": csrf(page), "reply": "您好，已为您退款", "outcome": "refund", "refund_amount": "100"})
+    assert answer.status_code == 422
+    assert "不能大于可退金额 49.00" in answer.get_data(as_text=True)
