@@ -36,6 +36,7 @@ from itsdangerous import URLSafeTimedSerializer
 from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import scoped_session, sessionmaker
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 
 from app import create_app
@@ -205,9 +206,9 @@ def _staff_things(mine: dict[str, Any], now: datetime) -> dict[str, int]:
     db.session.add(template)
     db.session.commit()
     notification = db.session.scalar(select(Notification).where(Notification.complaint_id == mine["reference"]))
-    return {"draft_path": draft.files[0].path, "article_id": article.id, "case_id": case.id, "alert_id": alert.id, "draft_id": draft.id,
-            "substitution_id": substitution.id, "refund_id": refund.id, "notification_id": notification.id,
-            "template_id": template.id}
+    return {"draft_path": draft.files[0].path, "article_id": article.id, "case_id": case.id, "alert_id": alert.id,
+            "draft_id": draft.id, "substitution_id": substitution.id, "refund_id": refund.id,
+            "notification_id": notification.id, "template_id": template.id}
 
 
 def _message(customer: Customer, reference: str, now: datetime) -> None:
@@ -407,8 +408,8 @@ def header_problems(response: Any) -> list[str]:
             problems.append("HTML without Content-Security-Policy")
         if "frame-ancestors" not in policy and response.headers.get("X-Frame-Options") not in ("DENY", "SAMEORIGIN"):
             problems.append("HTML without frame-ancestors or X-Frame-Options")
-        if response.headers.get("X-Content-Type-Options") != "nosniff":
-            problems.append("HTML without X-Content-Type-Options: nosniff")
+    if response.headers.get("X-Content-Type-Options") != "nosniff":
+        problems.append(f"{mimetype or 'an answer'} without X-Content-Type-Options: nosniff")
     if response.status_code >= 400 and mimetype.endswith("json") and mimetype != "application/problem+json":
         problems.append(f"JSON error {response.status_code} as {mimetype}, not application/problem+json")
     return problems
@@ -514,13 +515,44 @@ def test_route_answers_each_caller_as_expected(fresh: World, endpoint: str, rule
         if check:
             problems.append(f"{caller}: {check}")
         problems.extend(f"{caller}: {p}" for p in header_problems(response))
-    if endpoint.startswith("api.") and kind_of(endpoint) == "staff_api":
-        # a staff session cookie never authenticates the API (only tokens do)
-        client, headers = client_for(world, "staff:admin")
+    if endpoint.startswith("api.") and kind_of(endpoint) != "public":
+        # a session cookie never authenticates the API (only tokens do)
+        session = "staff:admin" if kind_of(endpoint) == "staff_api" else "customer"
+        client, headers = client_for(world, session)
         response = ask(client, method, url, headers)
         if response.status_code != 401:
-            problems.append(f"admin session cookie without a token: {response.status_code}, expected 401")
+            problems.append(f"{session} session cookie without a token: {response.status_code}, expected 401")
     assert not problems, f"{method} {url}:\n" + "\n".join(problems)
+
+
+def test_methods_a_route_does_not_take_answer_405(fresh: World) -> None:
+    """For each address, a method none of its rules takes: 405 with Allow, the headers, problem+json on the API."""
+    world, problems, seen = fresh, [], set()
+    adapter = world.app.url_map.bind("localhost")
+    for endpoint, rule_text, method in ROUTES:
+        url = url_of(world, _rule(world, endpoint, rule_text), method, world.mine)
+        path = url.split("?")[0]
+        if path in seen:
+            continue
+        seen.add(path)
+        taken = {m for m in ("GET", "POST", "PUT", "PATCH", "DELETE") if _matches(adapter, path, m)}
+        other = next(m for m in ("DELETE", "PATCH", "PUT", "POST", "GET") if m not in taken)
+        client, headers = client_for(world, "nobody")
+        response = ask(client, other, url, headers)
+        if response.status_code != 405 or "Allow" not in response.headers:
+            problems.append(f"{other} {url}: {response.status_code}, expected 405 with Allow")
+        if path.startswith("/api/") and response.mimetype != "application/problem+json":
+            problems.append(f"{other} {url}: {response.mimetype}, expected application/problem+json")
+        problems.extend(f"{other} {url}: {p}" for p in header_problems(response))
+    assert not problems, "\n".join(problems)
+
+
+def _matches(adapter: Any, path: str, method: str) -> bool:
+    try:
+        adapter.match(path, method=method)
+    except HTTPException as refused:
+        return refused.code not in (404, 405)   # a redirect (e.g. a trailing slash) still takes it
+    return True
 
 
 # Routes that take the ids of a customer's own things: with customer B's ids, customer A gets 404.
@@ -549,20 +581,18 @@ def test_another_customers_things_do_not_exist(fresh: World, endpoint: str, rule
 
 
 def test_lists_show_only_the_customers_own_things(fresh: World) -> None:
+    """Customer A's lists show A's complaint, order and message (so the check can see them), never B's."""
     world = fresh
-    theirs = (world.theirs["reference"], world.theirs["order_ref"])
-    client, headers = client_for(world, "customer")
-    for path in ("/complaints", "/orders", "/messages", "/account/devices"):
-        page = client.get(path, headers=headers)
-        assert page.status_code == 200, path
-        text = page.get_data(as_text=True)
-        assert not any(ref in text for ref in theirs), f"{path} shows customer B's {theirs}"
-    client, headers = client_for(world, "customer-token")
-    for path in ("/api/v1/customer/complaints", "/api/v1/customer/orders", "/api/v1/customer/messages"):
-        answer = client.get(path, headers=headers)
-        assert answer.status_code == 200, path
-        text = answer.get_data(as_text=True)
-        assert not any(ref in text for ref in theirs), f"{path} shows customer B's {theirs}"
+    lists = {"customer": ("/complaints", "/orders", "/messages"),
+             "customer-token": ("/api/v1/customer/complaints", "/api/v1/customer/orders", "/api/v1/customer/messages")}
+    for caller, paths in lists.items():
+        client, headers = client_for(world, caller)
+        for path in paths:
+            text = ask(client, "GET", path, headers).get_data(as_text=True)
+            mine = [ref for ref in (world.mine["reference"], world.mine["order_ref"]) if ref in text]
+            assert mine, f"{path} shows none of customer A's things"
+            assert world.theirs["order_ref"] not in text and world.theirs["reference"] not in text, (
+                f"{path} shows customer B's {world.theirs['reference']} / {world.theirs['order_ref']}")
 
 
 def _caller_who_may(endpoint: str) -> str:
