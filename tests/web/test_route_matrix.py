@@ -107,6 +107,7 @@ KNOWN: dict[tuple[str, str], str] = {}
 BODIES: dict[str, dict[str, Any]] = {
     "api.confirm_my_complaint": {"json": {"satisfied": True, "csat": 5}},
     "complaints.confirm": {"data": {"satisfied": "yes", "csat": "5"}},
+    "api.complete_task": {"json": {"data": {}}},
 }
 # URL values other than the seeded ids.
 VALUES: dict[str, dict[str, Any]] = {"dashboard.weekly_download": {"fmt": "csv"}}
@@ -593,6 +594,49 @@ def test_lists_show_only_the_customers_own_things(fresh: World) -> None:
             assert mine, f"{path} shows none of customer A's things"
             assert world.theirs["order_ref"] not in text and world.theirs["reference"] not in text, (
                 f"{path} shows customer B's {world.theirs['reference']} / {world.theirs['order_ref']}")
+
+
+TASK_ROUTES = [r for r in ROUTES if "<task_id>" in r[1]]
+
+
+def test_staff_outside_the_tasks_group_cannot_see_or_work_it(fresh: World) -> None:
+    """An agent of another group: every task address (pages and API) refuses, never 2xx or a redirect."""
+    world, problems = fresh, []
+    now = world.app.extensions["kesu.runtime"].clock.now()
+    with world.app.app_context():
+        outsider = User(username="m-outsider", display_name="Outsider", roles=["agent"], groups=["tier1-billing"],
+                        password_hash="not-used", created_at=now)
+        db.session.add(outsider)
+        db.session.flush()
+        token, _ = api_tokens.issue_token(outsider.username, name="matrix", now=now)
+        db.session.commit()
+        world.staff["outsider"], world.staff_tokens["outsider"] = outsider.id, token
+        assert db.session.get(HumanTask, _task_row(world)).candidate_group not in outsider.groups
+    try:
+        for endpoint, rule_text, method in TASK_ROUTES:
+            url = url_of(world, _rule(world, endpoint, rule_text), method, world.mine)
+            caller = "token:outsider" if endpoint.startswith("api.") else "staff:outsider"
+            client, headers = client_for(world, caller)
+            response = ask(client, method, url, headers, **BODIES.get(endpoint, {}))
+            if response.status_code not in (403, 404, 409):   # 409: unclaiming a task nobody holds
+                problems.append(f"{method} {url}: {response.status_code}, expected 403 or 404")
+    finally:
+        world.staff.pop("outsider"), world.staff_tokens.pop("outsider")
+    assert len(TASK_ROUTES) >= 10 and not problems, "\n".join(problems)
+
+
+def _task_row(world: World) -> int:
+    return db.session.scalar(select(HumanTask.id).where(HumanTask.task_id == world.mine["task_id"]))
+
+
+def test_staff_device_pages_keep_customers_apart(fresh: World) -> None:
+    """A supervisor revoking customer A's device under customer B's address gets 404, and A's device stays."""
+    world = fresh
+    client, headers = client_for(world, "staff:supervisor")
+    url = f"/admin/customers/{world.customer_ids['theirs']}/devices/{world.mine['token_id']}/revoke"
+    assert ask(client, "POST", url, headers).status_code == 404
+    client, headers = client_for(world, "customer-token")
+    assert ask(client, "GET", "/api/v1/customer/me", headers).status_code == 200, "A's app token still works"
 
 
 def _caller_who_may(endpoint: str) -> str:
