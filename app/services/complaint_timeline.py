@@ -140,7 +140,9 @@ def progress(complaint: Complaint) -> Progress:
     entries += _claims(complaint.instance_id, name) + _refund_entries(complaint)
     entries.sort(key=lambda entry: entry.at)
     values = _latest_values(events)
-    return Progress(status=_status(complaint), timeline=entries, reply_by=_reply_by(complaint, values),
+    answered = any(e.event_type == "task.completed" and e.task_name in ROLE_WORDS for e in events)
+    return Progress(status=_status(complaint), timeline=entries,
+                    reply_by=None if answered else _reply_by(complaint, values),   # promised, not yet kept
                     refunds=[_refund(r) for r in _refunds(complaint)], compensation=_compensation(values))
 
 

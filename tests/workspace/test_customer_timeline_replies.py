@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Customer, User
+from app.models import Complaint, Customer, User
 from app.services import complaints
 from app.services.complaint_timeline import progress
 from app.services.complaints import Submission
@@ -58,13 +58,18 @@ def test_an_outcome_without_a_reply_tells_only_the_decision(app, driver, clock, 
         "%(who)s has arranged a replacement shipment for you" % {"who": "客服小王"}]
 
 
-def test_a_second_reply_with_the_same_outcome_reaches_the_customer_too(app, driver, clock, tmp_path: Path) -> None:
-    """The task.completed event stores only what changed; a reply after a reopen keeps the outcome "reply"."""
+def _submitted(clock, tmp_path: Path) -> tuple[Customer, Complaint]:  # type: ignore[no-untyped-def]
     load_demo_customers("kesu-demo", now=clock.now())
     customer = db.session.execute(select(Customer).where(Customer.phone == "13800000001")).scalar_one()
     complaint, _ = complaints.submit(customer, Submission("KS-20261102-02", "product.quality", "耳机左边没声音"),
                                      upload_dir=tmp_path, now=clock.now())
     db.session.commit()
+    return customer, complaint
+
+
+def test_a_second_reply_with_the_same_outcome_reaches_the_customer_too(app, driver, clock, tmp_path: Path) -> None:
+    """The task.completed event stores only what changed; a reply after a reopen keeps the outcome "reply"."""
+    customer, complaint = _submitted(clock, tmp_path)
     instance_id = complaint.instance_id
     driver.complete(instance_id, "handle", {"outcome": "reply", "reply": REPLY}, actor="xiaowang")
     driver.complete(instance_id, "confirm_resolution", {"satisfied": False, "customer_comment": "还是没声音"},
@@ -74,3 +79,15 @@ def test_a_second_reply_with_the_same_outcome_reaches_the_customer_too(app, driv
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         timeline = [entry.text for entry in progress(complaint).timeline]
     assert any(text.endswith("已回复您：已为您安排换新") for text in timeline), timeline
+
+
+def test_the_reply_promise_is_gone_once_staff_answered(app, driver, clock, tmp_path: Path) -> None:
+    """Asking for more information keeps the complaint in progress: "we will reply by" would be a stale promise."""
+    _customer, complaint = _submitted(clock, tmp_path)
+    with app.test_request_context():
+        assert progress(complaint).reply_by is not None
+    driver.complete(complaint.instance_id, "handle", {"outcome": "more_info", "reply": REPLY,
+                                                      "info_request": "请补充照片"}, actor="xiaowang")
+    with app.test_request_context():
+        shown = progress(complaint)
+    assert shown.status == "processing" and shown.reply_by is None
