@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from functools import wraps
 from typing import Any, Callable, TypeVar
+from urllib.parse import urlsplit
 
-from flask import Response
+from flask import Response, request
 from flask_login import current_user
 
 from app.errors import PermissionDenied
@@ -27,6 +28,18 @@ def role_required(*roles: str) -> Callable[[F], F]:
             return view(*args, **kwargs)
         return guarded  # type: ignore[return-value]
     return decorator
+
+
+def referring_page() -> str | None:
+    """The path (and query) of the page of this site the request came from; None for another site's.
+
+    For "go back where the form was": following the Referer header as it is would send the browser
+    to whatever site the request claims to come from.
+    """
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host or not referrer.path.startswith("/") or referrer.path.startswith("//"):
+        return None
+    return referrer.path + (f"?{referrer.query}" if referrer.query else "")
 
 
 # Every page without a policy of its own (the staff pages: task lists, dashboard, knowledge

@@ -7,8 +7,6 @@ English, so scripts get stable messages; the mobile app sends its language.
 """
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from babel import Locale
 from flask import Blueprint, Flask, has_request_context, redirect, request, session, url_for
 from flask_babel import Babel, get_locale, refresh
@@ -17,6 +15,7 @@ from werkzeug.wrappers import Response
 from app.i18n import DEFAULT_LOCALE, LANGUAGES, SOURCE_LOCALE, TRANSLATIONS, compile_catalogues
 from app.services import customer_language
 from app.services.uow import run_command
+from app.views.access import referring_page
 from app.views.customer_access import current_customer, safe_next
 
 SESSION_KEY = "lang"
@@ -55,10 +54,7 @@ def _switcher_next() -> str:
     repeated by a redirect), the page the form was on, else the start page."""
     if request.method == "GET":
         return request.full_path.rstrip("?")
-    referrer = urlsplit(request.referrer or "")
-    if referrer.netloc == request.host and referrer.path.startswith("/"):
-        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
-    return "/"
+    return referring_page() or "/"
 
 
 @bp.post("/language")

@@ -11,7 +11,7 @@ from app.errors import TaskClaimedByOther, ValidationFailed
 from app.runtime import get_runtime
 from app.services import staff, task_claims, task_lists, task_page, task_work
 from app.services.uow import run_command
-from app.views.access import role_required
+from app.views.access import referring_page, role_required
 from app.views.admin import parse_moment
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
@@ -107,7 +107,7 @@ def reassign(task_id: str) -> Response:
     who, now, target = _who(), get_runtime().clock.now(), request.form.get("username", "")
     run_command(lambda: task_claims.reassign(task_id, target, who=who, now=now))
     flash(f"Reassigned to {target}.")
-    return redirect(request.referrer or url_for("tasks.supervisor"))
+    return redirect(referring_page() or url_for("tasks.supervisor"))
 
 
 @bp.post("/<task_id>/comment")
@@ -165,7 +165,7 @@ def add_substitute() -> Response:
                                                ends_at=ends, actor=current_user.username, now=now,
                                                may_cover_others=_oversees()))
     flash("Substitute added. 已安排代班")
-    return redirect(request.referrer or url_for("tasks.substitutes"))
+    return redirect(referring_page() or url_for("tasks.substitutes"))
 
 
 @bp.post("/substitutes/<int:substitution_id>/end")
@@ -176,7 +176,7 @@ def end_substitute(substitution_id: int) -> Response:
     run_command(lambda: staff.end_substitution(substitution_id, actor=current_user.username,
                                                is_overseer=_oversees(), now=now))
     flash("The substitution has ended; the tasks are back with their owner. 代班已结束")
-    return redirect(request.referrer or url_for("tasks.substitutes"))
+    return redirect(referring_page() or url_for("tasks.substitutes"))
 
 
 def _oversees() -> bool:

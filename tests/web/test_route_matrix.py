@@ -27,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterator
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from flask import Flask
@@ -103,12 +103,21 @@ CSRF_EXEMPT = {"payments.notify": "gateway notifications are verified by their s
 # Known problems that are not fixed here: (endpoint, method) -> reason (the test xfails, strictly).
 KNOWN: dict[tuple[str, str], str] = {}
 
-# What a caller who may sends (a valid answer, so that ownership, not the form, decides).
-BODIES: dict[str, dict[str, Any]] = {
+# What callers send (valid, so that ownership and the redirect after success are what is checked);
+# a callable gets the caller's username.
+BODIES: dict[str, dict[str, Any] | Callable[[str], dict[str, Any]]] = {
     "api.confirm_my_complaint": {"json": {"satisfied": True, "csat": 5}},
     "complaints.confirm": {"data": {"satisfied": "yes", "csat": "5"}},
     "api.complete_task": {"json": {"data": {}}},
+    "tasks.reassign": {"data": {"username": "m-target"}},
+    "tasks.add_substitute": lambda who: {"data": {"absent": who, "substitute": "m-target",
+                                                  "starts_at": "2026-01-05T10:00", "ends_at": "2026-01-06T10:00"}},
 }
+
+
+def body_of(endpoint: str, caller: str) -> dict[str, Any]:
+    body = BODIES.get(endpoint, {})
+    return body(f"m-{caller.split(':')[-1]}") if callable(body) else body
 # URL values other than the seeded ids.
 VALUES: dict[str, dict[str, Any]] = {"dashboard.weekly_download": {"fmt": "csv"}}
 # Query strings some pages need (from the seeded values).
@@ -338,10 +347,14 @@ def _csrf_header(client: FlaskClient, app: Flask) -> dict[str, str]:
     return {"X-CSRFToken": token}
 
 
+# Every request comes "from" another site: no answer may send the browser back there.
+FOREIGN_REFERRER = "https://evil.example/phish?next=/"
+
+
 def client_for(world: World, caller: str, *, csrf: bool = True) -> tuple[FlaskClient, dict[str, str]]:
     """A test client signed in as ``caller`` and the headers to send (CSRF token, bearer token)."""
     client = world.app.test_client()
-    headers: dict[str, str] = {}
+    headers: dict[str, str] = {"Referer": FOREIGN_REFERRER}
     with client.session_transaction() as session:
         if caller == "customer":
             session["customer_id"] = world.customer_ids["mine"]
@@ -409,6 +422,10 @@ def header_problems(response: Any) -> list[str]:
             problems.append("HTML without Content-Security-Policy")
         if "frame-ancestors" not in policy and response.headers.get("X-Frame-Options") not in ("DENY", "SAMEORIGIN"):
             problems.append("HTML without frame-ancestors or X-Frame-Options")
+    if 300 <= response.status_code < 400 and "Location" in response.headers:
+        target = urlsplit(response.headers["Location"])
+        if target.netloc not in ("", "localhost") or target.path.startswith(("//", "/\\")):
+            problems.append(f"redirect off the site, to {response.headers['Location']}")
     if response.headers.get("X-Content-Type-Options") != "nosniff":
         problems.append(f"{mimetype or 'an answer'} without X-Content-Type-Options: nosniff")
     if response.status_code >= 400 and mimetype.endswith("json") and mimetype != "application/problem+json":
@@ -510,7 +527,7 @@ def test_route_answers_each_caller_as_expected(fresh: World, endpoint: str, rule
     callers = API_CALLERS if endpoint.startswith("api.") else CALLERS
     for caller in callers:
         client, headers = client_for(world, caller)
-        response = ask(client, method, url, headers, **BODIES.get(endpoint, {}))
+        response = ask(client, method, url, headers, **body_of(endpoint, caller))
         check = (api_expectation(endpoint, method, caller, response) if endpoint.startswith("api.")
                  else expectation_problems(endpoint, method, caller, response))
         if check:
@@ -575,7 +592,7 @@ def test_another_customers_things_do_not_exist(fresh: World, endpoint: str, rule
         values = {**world.mine, **{name: world.theirs[name] for name in names}}
         url = url_of(world, rule, method, values)
         client, headers = client_for(world, caller)
-        response = ask(client, method, url, headers, **BODIES.get(endpoint, {}))
+        response = ask(client, method, url, headers, **body_of(endpoint, caller))
         if response.status_code != 404:
             problems.append(f"{url} with B's {sorted(names)}: {response.status_code}, expected 404")
     assert not problems, "\n".join(problems)
@@ -594,6 +611,18 @@ def test_lists_show_only_the_customers_own_things(fresh: World) -> None:
             assert mine, f"{path} shows none of customer A's things"
             assert world.theirs["order_ref"] not in text and world.theirs["reference"] not in text, (
                 f"{path} shows customer B's {world.theirs['reference']} / {world.theirs['order_ref']}")
+
+
+def test_a_form_goes_back_to_the_page_of_this_site_it_was_on(fresh: World) -> None:
+    """"Back where the form was" follows the Referer only within this site (else the form's own page)."""
+    world = fresh
+    body = body_of("tasks.add_substitute", "staff:supervisor")
+    for referrer, back in (("http://localhost/tasks/substitutes?page=2", "/tasks/substitutes?page=2"),
+                           (FOREIGN_REFERRER, "/tasks/substitutes"),
+                           ("http://localhost//evil.example/", "/tasks/substitutes")):
+        client, headers = client_for(world, "staff:supervisor")
+        response = ask(client, "POST", "/tasks/substitutes", {**headers, "Referer": referrer}, **body)
+        assert response.status_code == 302 and response.headers["Location"] == back, referrer
 
 
 TASK_ROUTES = [r for r in ROUTES if "<task_id>" in r[1]]
@@ -617,7 +646,7 @@ def test_staff_outside_the_tasks_group_cannot_see_or_work_it(fresh: World) -> No
             url = url_of(world, _rule(world, endpoint, rule_text), method, world.mine)
             caller = "token:outsider" if endpoint.startswith("api.") else "staff:outsider"
             client, headers = client_for(world, caller)
-            response = ask(client, method, url, headers, **BODIES.get(endpoint, {}))
+            response = ask(client, method, url, headers, **body_of(endpoint, caller))
             if response.status_code not in (403, 404, 409):   # 409: unclaiming a task nobody holds
                 problems.append(f"{method} {url}: {response.status_code}, expected 403 or 404")
     finally:
@@ -659,9 +688,9 @@ def test_state_changing_page_requests_need_the_csrf_token(fresh: World, endpoint
     url = url_of(world, rule, method, world.mine)
     caller = _caller_who_may(endpoint)
     client, headers = client_for(world, caller, csrf=False)
-    without = ask(client, method, url, headers, **BODIES.get(endpoint, {}))
+    without = ask(client, method, url, headers, **body_of(endpoint, caller))
     client, headers = client_for(world, caller)
-    with_token = ask(client, method, url, headers, **BODIES.get(endpoint, {}))
+    with_token = ask(client, method, url, headers, **body_of(endpoint, caller))
     if endpoint in CSRF_EXEMPT:   # the token changes nothing
         assert without.status_code == with_token.status_code, CSRF_EXEMPT[endpoint]
         return
