@@ -126,6 +126,8 @@ class Config:
     # Customer portal: sign-ins and complaint submissions allowed per client address.
     CUSTOMER_SIGNIN_LIMIT = os.environ.get("KESU_CUSTOMER_SIGNIN_LIMIT", "10 per minute")
     CUSTOMER_SUBMIT_LIMIT = os.environ.get("KESU_CUSTOMER_SUBMIT_LIMIT", "20 per hour")
+    # Staff sign-in: wrong passwords allowed per client address (successful sign-ins are not counted).
+    STAFF_SIGNIN_LIMIT = os.environ.get("KESU_STAFF_SIGNIN_LIMIT", "10 per minute")
     # Complaint photos live here, outside the static folder (served only to the owner and staff).
     # Empty: <instance folder>/uploads.
     UPLOAD_DIR = os.environ.get("KESU_UPLOAD_DIR", "")
@@ -198,6 +200,7 @@ class TestingConfig(Config):
     # Tests sign in and submit many times from 127.0.0.1; the rate-limit tests set low limits.
     CUSTOMER_SIGNIN_LIMIT = "10000 per minute"
     CUSTOMER_SUBMIT_LIMIT = "10000 per minute"
+    STAFF_SIGNIN_LIMIT = "10000 per minute"
 
 
 class ProductionConfig(Config):

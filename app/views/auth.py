@@ -10,7 +10,9 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from app.extensions import limiter
 from app.services.accounts import authenticate
+from app.views.customer_access import limit
 
 bp = Blueprint("auth", __name__)
 
@@ -28,8 +30,9 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(limit("STAFF_SIGNIN_LIMIT"), methods=["POST"], deduct_when=lambda response: response.status_code == 401)
 def login() -> str | Response:
-    """Show the sign-in form; sign in with a username and password."""
+    """Show the sign-in form; sign in with a username and password (wrong ones are rate-limited per address)."""
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(form.username.data or "", form.password.data or "")

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from app.extensions import db
+from app.extensions import db, limiter
 from app.models import User
 from app.views.access import role_required
 
@@ -27,13 +27,28 @@ def _token(client) -> str:  # type: ignore[no-untyped-def]
 def test_sign_in_without_csrf_token_is_refused(client, staff) -> None:
     response = client.post("/login", data={"username": "caiwu", "password": "correct horse"})
     assert response.status_code == 400
-    assert "CSRF" in response.get_data(as_text=True)
+    assert "页面可能已过期" in response.get_data(as_text=True)   # the site's 400 page (errors.HTTP_PAGES)
 
 
 def test_wrong_password_says_so_and_signs_nobody_in(client, staff) -> None:
     response = client.post("/login", data={"username": "caiwu", "password": "nope", "csrf_token": _token(client)})
     assert response.status_code == 401
     assert "Wrong username or password" in response.get_data(as_text=True)
+
+
+def test_wrong_passwords_are_rate_limited_per_address(app, client, staff) -> None:
+    """Guessing staff passwords is slowed down; signing in successfully does not use up the allowance."""
+    app.config["STAFF_SIGNIN_LIMIT"] = "3 per minute"
+    limiter.reset()
+    try:
+        def attempt(password: str) -> int:
+            return client.post("/login", data={"username": "caiwu", "password": password,
+                                               "csrf_token": _token(client)}).status_code
+        codes = [attempt("correct horse"), attempt("correct horse")] + [attempt("nope") for _ in range(4)]
+    finally:
+        app.config["STAFF_SIGNIN_LIMIT"] = "10000 per minute"
+        limiter.reset()
+    assert codes == [302, 302, 401, 401, 401, 429]
 
 
 def test_sign_in_follows_only_local_next(client, staff) -> None:
