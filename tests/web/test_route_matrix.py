@@ -110,6 +110,7 @@ BODIES: dict[str, dict[str, Any] | Callable[[str], dict[str, Any]]] = {
     "complaints.confirm": {"data": {"satisfied": "yes", "csat": "5"}},
     "api.complete_task": {"json": {"data": {}}},
     "tasks.reassign": {"data": {"username": "m-target"}},
+    "language.choose_language": {"data": {"lang": "en", "next": "//evil.example/"}},
     "tasks.add_substitute": lambda who: {"data": {"absent": who, "substitute": "m-target",
                                                   "starts_at": "2026-01-05T10:00", "ends_at": "2026-01-06T10:00"}},
 }
