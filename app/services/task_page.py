@@ -11,12 +11,13 @@ from sqlalchemy import select
 from app.classification.taxonomy import CATEGORIES
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
-from app.models import (Complaint, Customer, Payment, ProcessEvent, ProcessInstance, Refund, ReplyTemplate,
+from app.models import (Complaint, Customer, ProcessEvent, ProcessInstance, Refund, ReplyTemplate,
                         TaskComment, TaskStatus, User)
 from app.models.task import HumanTask
-from app.services import classification, staff, staff_forms, task_work
+from app.services import classification, staff, task_work
 from app.services.complaint_facts import CUSTOMER_GROUP
 from app.services.instance_queries import instance_data
+from app.services.refund_limits import check_refund_limit  # noqa: F401  (the task page's check, shared with the API)
 from app.services.staff import Identity
 
 
@@ -154,35 +155,6 @@ def _refund_failure(instance_id: int) -> str | None:
         if failed.get("operator") == "pay_refund":
             return str(failed.get("message") or "") or None
     return None
-
-
-def check_refund_limit(task: HumanTask, data: dict[str, Any], *, now: datetime) -> None:
-    """Refuse (422, on the form) a refund above the refundable amount or in fractions of a cent.
-
-    refund_approval.bpmn makes the first check (refundable = amount_paid - already_refunded) only after
-    the task is completed, and then sends the case back to a new, unclaimed task that does not say why;
-    refunds.create_refund refuses the second only when paying, after the approval, as a failed refund.
-    The payment's own row counts too: already_refunded is copied at the start, and another complaint
-    about the same order may have been refunded since (create_refund would refuse it at payment).
-    """
-    amount = data.get("refund_amount")
-    if data.get("outcome") != "refund" or isinstance(amount, bool) or not isinstance(amount, (int, float)):
-        return
-    if round(amount, 2) != amount:
-        raise ValidationFailed(staff_forms.CORRECT_THE_FIELDS, fields={
-            "refund_amount": "最多两位小数 / at most two decimals (yuan and fen)"})
-    instance = db.session.get(ProcessInstance, task.instance_id)
-    values = instance_data(instance, now=now) if instance else {}
-    try:
-        refundable = round(float(values["amount_paid"]) - float(values.get("already_refunded") or 0), 2)
-    except (KeyError, TypeError, ValueError):
-        return
-    payment = db.session.get(Payment, values["payment_id"]) if isinstance(values.get("payment_id"), int) else None
-    if payment is not None:
-        refundable = min(refundable, float(payment.amount - payment.amount_reserved))
-    if amount > refundable:
-        raise ValidationFailed(staff_forms.CORRECT_THE_FIELDS, fields={
-            "refund_amount": f"不能大于可退金额 {refundable:.2f} / must be at most the refundable {refundable:.2f}"})
 
 
 def _template_values(task: HumanTask, *, now: datetime) -> tuple[dict[str, Any], Complaint | None, dict[str, Any]]:

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, or_, select, true, update
 from app.errors import Conflict, NotFound, PermissionDenied, TaskAlreadyCompleted, TaskClaimedByOther
 from app.extensions import db
 from app.models import HumanTask, ProcessInstance, TaskStatus, User
-from app.services import audit, definitions, processes, staff
+from app.services import audit, definitions, processes, refund_limits, staff
 from app.services.complaint_facts import CUSTOMER_GROUP
 from app.services.staff import Identity
 
@@ -138,4 +138,5 @@ def complete(task_id: str, data: dict[str, Any], *, user: User, now: datetime) -
     if task.status == TaskStatus.OPEN.value and task.assignee not in (None, *who.usernames):
         raise TaskClaimedByOther(f"claimed by {task.assignee}; only they can complete it unless a "
                                  f"supervisor unclaims it")
+    refund_limits.check_refund_limit(task, data, now=now)
     return processes.complete_task(task_id, data, actor=user.username, now=now, task=task)

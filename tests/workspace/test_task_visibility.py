@@ -138,3 +138,18 @@ def test_auditors_read_through_the_api_every_staff_task_they_list_but_work_none(
     [confirm] = driver.open_tasks(task.instance_id)  # the customer's own confirmation: not staff work
     read = api("checker", "GET", f"/tasks/{confirm.task_id}")
     assert read.status_code == 404 and _hidden(read, confirm.task_id)
+
+
+def test_the_api_refuses_a_refund_the_task_page_refuses(driver, make_staff, api) -> None:
+    instance_id = driver.start(amount_paid=299.0, already_refunded=99.0)
+    handle = driver.task(instance_id, "handle")
+    make_staff("ann", groups=[handle.candidate_group])
+    data = {"reply": "您好，已为您退款", "outcome": "refund", "refund_reason": "坏了"}
+    for amount, message in ((200.01, "must be at most the refundable 200.00"), (1.234, "at most two decimals")):
+        answer = api("ann", "POST", f"/tasks/{handle.task_id}/complete", {"data": {**data, "refund_amount": amount}})
+        assert answer.status_code == 422 and answer.mimetype == "application/problem+json"
+        assert message in str(answer.get_json())
+    assert [(t.task_id, t.status) for t in driver.open_tasks(instance_id)] == [(handle.task_id, "open")]
+    answer = api("ann", "POST", f"/tasks/{handle.task_id}/complete", {"data": {**data, "refund_amount": 200}})
+    assert answer.status_code == 200
+    assert [t.name for t in driver.open_tasks(instance_id)] == ["approve_refund"]
