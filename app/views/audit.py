@@ -19,7 +19,7 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
 FORMATS = {"json": ("application/json", audit_console.export_json),
-           "csv": ("text/csv; charset=utf-8", audit_console.export_csv)}
+           "csv": ("text/csv", audit_console.export_csv)}  # Werkzeug adds "; charset=utf-8" to text types
 
 
 @bp.app_template_filter("audit_json")

@@ -91,7 +91,9 @@ def test_exports_carry_history_and_verification(client, complaint) -> None:
     [record] = data["instances"]
     assert record["verification"].startswith("intact: ") and record["events"][0]["event_type"] == "instance.started"
     assert record["events"][0]["payload"]["data"]["phone"] == "***"
-    rows = list(csv.DictReader(io.StringIO(client.get("/audit/export.csv?key=C-1001").get_data(as_text=True))))
+    exported = client.get("/audit/export.csv?key=C-1001")
+    assert exported.headers["Content-Type"] == "text/csv; charset=utf-8"  # once, not twice
+    rows = list(csv.DictReader(io.StringIO(exported.get_data(as_text=True))))
     assert len(rows) == len(record["events"]) and rows[0]["verification"].startswith("intact: ")
     assert client.get(f"/audit/instances/{complaint}/export.xml").status_code == 422
 
