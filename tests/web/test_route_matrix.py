@@ -10,9 +10,14 @@ Expected, in one small table per kind of route (admins hold every role):
   complaint, photo, order or device is 404 (never 200, never 403 that confirms it exists);
 - staff API: no token or an unknown one 401, a customer token 403, a role without the permission 403;
 - customer API: no token or an unknown one 401, a staff token 403, another customer's ids 404;
-- nothing ever answers 500; every HTML answer carries a CSP with frame-ancestors (or X-Frame-Options)
-  and nosniff; every JSON error is application/problem+json.
-Every state-changing request on a page (not the API) without a CSRF token is refused with 400.
+- nothing ever answers 500; every HTML answer carries a CSP with frame-ancestors (or X-Frame-Options),
+  every answer nosniff; every JSON error is application/problem+json (also a staff page asked for
+  JSON by a role without access); a session cookie never opens the API;
+- every request claims to come from another site (Referer): no answer redirects off the site;
+- a method no rule of an address takes is 405 with Allow;
+- an agent outside a task's group is refused on every task address.
+Every state-changing request on a page (not the API) without a CSRF token is refused with 400
+(and the same request with the token is not).
 
 One seeded database per module (a transaction rolled back at the end; each test in a savepoint).
 """
@@ -534,6 +539,15 @@ def test_route_answers_each_caller_as_expected(fresh: World, endpoint: str, rule
         if check:
             problems.append(f"{caller}: {check}")
         problems.extend(f"{caller}: {p}" for p in header_problems(response))
+    if kind_of(endpoint) == "staff_page":
+        # a script (fetch, htmx) of a member of staff without the role is refused in problem+json
+        roles = _lookup(STAFF_PAGES, endpoint)
+        denied = next(role for role in STAFF_ROLES if role not in roles and role != "admin")
+        client, headers = client_for(world, f"staff:{denied}")
+        response = ask(client, method, url, {**headers, "Accept": "application/json"})
+        if response.status_code != 403 or response.mimetype != "application/problem+json":
+            problems.append(f"staff:{denied} asking for JSON: {response.status_code} {response.mimetype}, "
+                            f"expected 403 application/problem+json")
     if endpoint.startswith("api.") and kind_of(endpoint) != "public":
         # a session cookie never authenticates the API (only tokens do)
         session = "staff:admin" if kind_of(endpoint) == "staff_api" else "customer"
