@@ -1,4 +1,4 @@
-"""The landing page, the health check, and the label filters staff templates share."""
+"""The landing page, the health check, and the label and time filters every template shares."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from app.extensions import db
-from app.services import instance_queries, labels
+from app.services import instance_queries, labels, shop_time
 
 bp = Blueprint("main", __name__)
 
@@ -44,6 +44,9 @@ def staff_sections(user: Any) -> list[tuple[str, str]]:
 bp.add_app_template_filter(labels.category_label, "category_label")
 bp.add_app_template_filter(labels.emotion_label, "emotion_label")
 bp.add_app_template_filter(labels.event_words, "event_words")
+# Times on the shop's wall clock (staff and customer pages alike): {{ t.due_at|shop_time }} ({{ shop_zone_label() }}).
+bp.add_app_template_filter(shop_time.shop_time, "shop_time")
+bp.add_app_template_global(shop_time.shop_zone_label, "shop_zone_label")
 
 
 @bp.get("/")

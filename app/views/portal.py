@@ -1,8 +1,6 @@
 """Customer sign-in (password or one-time link) and the customer's orders."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -17,7 +15,6 @@ from app.models.customer import Customer
 from app.models.order import Order
 from app.runtime import get_runtime
 from app.services import customers, orders
-from app.services.complaint_facts import shop_zone
 from app.services.order_source import OrderSystemUnavailable, get_order_source
 from app.services.uow import run_command
 from app.views.customer_access import (current_customer, customer_required, limit, safe_next,
@@ -27,23 +24,6 @@ bp = Blueprint("portal", __name__)
 bp.after_request(security_headers)
 
 
-@bp.app_template_filter("shop_time")
-def shop_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored UTC time as the shop's wall-clock time (config SHOP_TIMEZONE), for customers' pages."""
-    if value is None:
-        return ""
-    if value.tzinfo is None:  # SQLite hands times back without their (UTC) zone
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(shop_zone()).strftime(fmt)
-
-
-@bp.app_template_global()
-def shop_zone_label() -> str:
-    """The shop's offset from UTC as customers read it next to a time, e.g. ``UTC+8``."""
-    offset = get_runtime().clock.now().astimezone(shop_zone()).utcoffset()
-    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
-    hours, rest = divmod(abs(minutes), 60)
-    return f"UTC{'+' if minutes >= 0 else '-'}{hours}" + (f":{rest:02d}" if rest else "")
 LINK_SENT = _l("If the order number and phone/email match, a sign-in link is on its way; it works for 15 minutes.")
 
 
