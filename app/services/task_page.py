@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from app.classification.taxonomy import CATEGORIES
 from app.errors import NotFound, ValidationFailed
@@ -179,9 +179,11 @@ def _reassign_choices(task: HumanTask, who: Identity) -> list[User]:
 def _earlier(complaint: Complaint | None) -> list[Complaint]:
     if complaint is None:
         return []
+    before = or_(Complaint.created_at < complaint.created_at,
+                 and_(Complaint.created_at == complaint.created_at, Complaint.id < complaint.id))
     return list(db.session.execute(select(Complaint).where(
-        Complaint.customer_id == complaint.customer_id, Complaint.id != complaint.id)
-        .order_by(Complaint.created_at.desc()).limit(10)).scalars())
+        Complaint.customer_id == complaint.customer_id, Complaint.id != complaint.id, before)
+        .order_by(Complaint.created_at.desc(), Complaint.id.desc()).limit(10)).scalars())
 
 
 def _timeline(instance_id: int) -> list[dict[str, Any]]:
