@@ -80,6 +80,11 @@ class TaskQuery:
         priority = {v: k for k, v in PRIORITY_NAMES.items()}.get(args.get("priority", ""))
         if args.get("priority") and priority is None:
             problems["priority"] = "choose high, medium or low"
+        choices = filter_choices()
+        for name in FILTERS:  # an unknown value would only show an empty list, as if nothing matched
+            known = [code for code, _label in choices.get(name, [])]
+            if args.get(name) and known and args[name] not in known:
+                problems[name] = f"choose one of {', '.join(known)}"
         if problems:
             raise ValidationFailed("the task list cannot be shown", fields=problems)
         filters = {k: args[k] for k in FILTERS if args.get(k)}
