@@ -38,7 +38,7 @@ def query_again(refund_id: int) -> Response:
     """Queue a query of the refund at its gateway."""
     now = get_runtime().clock.now()
     run_command(lambda: refund_console.query_again(refund_id, actor=current_user.username, now=now))
-    flash("A query was queued; the history shows the gateway's answer shortly.")
+    flash("已发起查询，稍后在记录中显示支付网关的答复 A query was queued; the history shows the gateway's answer shortly.")
     return redirect(url_for("refunds.show", refund_id=refund_id))
 
 
@@ -48,5 +48,5 @@ def mark_paid(refund_id: int) -> Response:
     """Record that a failed refund was paid outside the gateway, with the reason."""
     now, reason = get_runtime().clock.now(), request.form.get("reason", "")
     run_command(lambda: refund_console.mark_paid(refund_id, reason=reason, actor=current_user.username, now=now))
-    flash("Marked as paid manually; the action is in the audit log.")
+    flash("已手动标记为已付款，操作已记入审计日志 Marked as paid manually; the action is in the audit log.")
     return redirect(url_for("refunds.show", refund_id=refund_id))

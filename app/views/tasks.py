@@ -74,7 +74,7 @@ def complete(task_id: str) -> Response | tuple[str, int]:
         flash(error.message)
         return render_template("tasks/show.html", who=who, now=now, errors=error.fields,
                                submitted=request.form, sla_state=task_lists.sla_state, **context), 422
-    flash("Done: the task is completed.")
+    flash("已完成 Done: the task is completed.")
     return redirect(url_for("tasks.index", list="mine"))
 
 
@@ -96,7 +96,7 @@ def unclaim(task_id: str) -> Response:
     """Give the task back to its group."""
     who, now = _who(), get_runtime().clock.now()
     run_command(lambda: task_claims.unclaim(task_id, who=who, now=now))
-    flash("The task is back in its group's queue.")
+    flash("已退回组队列 The task is back in its group's queue.")
     return redirect(url_for("tasks.index", list="queue"))
 
 
@@ -106,7 +106,7 @@ def reassign(task_id: str) -> Response:
     """Give the task to another staff member."""
     who, now, target = _who(), get_runtime().clock.now(), request.form.get("username", "")
     run_command(lambda: task_claims.reassign(task_id, target, who=who, now=now))
-    flash(f"Reassigned to {target}.")
+    flash(f"已转派给 {target} Reassigned to {target}.")
     return redirect(referring_page() or url_for("tasks.supervisor"))
 
 
@@ -129,7 +129,7 @@ def correct(task_id: str) -> Response:
     task_claims.ensure_may_work(who, task)
     run_command(lambda: task_page.correct_classification(
         task, request.form.get("category", ""), request.form.get("emotion", ""), who=who, now=now))
-    flash("Thank you: the correction is stored for the next training run.")
+    flash("谢谢，更正已保存，用于下次训练 Thank you: the correction is stored for the next training run.")
     return redirect(url_for("tasks.show", task_id=task_id))
 
 
