@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import signal
-import time
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -36,42 +36,71 @@ def worker_command(poll: float | None) -> None:
 @click.command("scheduler")
 @with_appcontext
 def scheduler_command() -> None:
-    """Turn due timers into jobs and run chores; only one scheduler is active, others stand by."""
+    """Turn due timers into jobs and run chores; only one scheduler is active, others stand by.
+
+    SIGTERM/SIGINT stop it cleanly (exit 0): the chores running at that moment finish first, and a
+    standby scheduler stops waiting for the lock.
+    """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    with _leadership(app):
-        click.echo("scheduler is active")
-        scheduler = build_chore_scheduler(app, blocking=True)
-        scheduler.start()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    with _leadership(app, stop) as leading:
+        if leading:
+            click.echo("scheduler is active")
+            scheduler = build_chore_scheduler(app, blocking=True)
+            # Its loop runs in a thread so that this one only waits for a signal, then shuts it down
+            # from outside any signal handler (APScheduler's shutdown takes the scheduler's locks).
+            runner = threading.Thread(target=scheduler.start, name="kesu-scheduler", daemon=True)
+            runner.start()
+            while not stop.wait(1):
+                if not runner.is_alive():
+                    raise click.ClickException("the scheduler loop ended unexpectedly")
+            scheduler.shutdown(wait=True)
+            runner.join(10)
+    click.echo("scheduler stopped")
 
 
 @contextmanager
-def _leadership(app: object) -> Iterator[None]:
-    """Hold the scheduler lock for as long as this process runs (standby until it is free)."""
+def _leadership(app: object, stop: threading.Event) -> Iterator[bool]:
+    """Hold the scheduler lock for as long as this process runs (standby until it is free).
+
+    Yields True once the lock is held, or False when ``stop`` is set while standing by.
+    """
     engine = db.engine
     if engine.dialect.name == "postgresql":
         connection = engine.connect()
-        announced = False
-        while not connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": SCHEDULER_LOCK_KEY}).scalar():
-            if not announced:
-                click.echo("another scheduler is active; standing by")
-                announced = True
-            connection.commit()
-            time.sleep(5)
-        connection.commit()
         try:
-            yield
+            announced = False
+            while not connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": SCHEDULER_LOCK_KEY}).scalar():
+                if not announced:
+                    click.echo("another scheduler is active; standing by")
+                    announced = True
+                connection.commit()
+                if stop.wait(5):
+                    yield False
+                    return
+            connection.commit()
+            yield True
         finally:
             connection.close()
         return
     import fcntl
     lock_path = Path(current_app.instance_path) / "scheduler.lock"
     with open(lock_path, "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            click.echo("another scheduler is active; standing by")
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+        announced = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not announced:
+                    click.echo("another scheduler is active; standing by")
+                    announced = True
+                if stop.wait(1):
+                    yield False
+                    return
+        yield True
 
 
 @click.command("serve")
