@@ -9,13 +9,15 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
 from app.models.complaint import Complaint
 from app.models.knowledge import KnowledgeCase
 from app.models.notification import Notification, NotificationStatus
+from app.models.payment import Refund
+from app.payments.states import RefundState
 from workflows.services import ServiceCall, ServiceError
 
 QA_SAMPLE_BUCKETS = 10  # one case in ten
@@ -76,19 +78,42 @@ def sample_for_qa(call: ServiceCall) -> dict[str, Any]:
 
 
 def archive_case(call: ServiceCall) -> dict[str, Any]:
-    """Store the closed case (category, resolution, reply) in the knowledge base."""
+    """Store the closed case (category, resolution, reply) in the knowledge base.
+
+    The resolution is the last outcome plus what settled the case for the customer: the refunds
+    paid for the complaint and their rating. A complaint refunded and then answered once more
+    (a reopen) is a refund case, not a "reply", for whoever looks for a precedent.
+    """
     params = _required(call, "complaint_id", "category", "resolution")
     complaint_id = str(params["complaint_id"])
+    resolution = _resolution(complaint_id, str(params["resolution"]))  # read before a new case is pending
     case = db.session.execute(select(KnowledgeCase).where(
         KnowledgeCase.complaint_id == complaint_id)).scalar_one_or_none()
     if case is None:
         case = KnowledgeCase(complaint_id=complaint_id, created_at=call.now)
         db.session.add(case)
-    case.category, case.resolution = str(params["category"]), str(params["resolution"])
+    case.category, case.resolution = str(params["category"]), resolution
     case.reply = params.get("reply") or None
     case.summary = _complaint_text(complaint_id)
     db.session.flush()
     return {"knowledge_case_id": case.id}
+
+
+PAID_STATES = (RefundState.SUCCEEDED.value, RefundState.PAID_MANUALLY.value, RefundState.RECONCILED.value)
+
+
+def _resolution(reference: str, outcome: str) -> str:
+    """``outcome`` with the refunds paid for complaint ``reference`` and the customer's rating (80 characters)."""
+    parts = [outcome]
+    paid = db.session.execute(select(func.sum(Refund.amount)).where(
+        Refund.complaint_id == reference, Refund.state.in_(PAID_STATES))).scalar()
+    if paid:
+        parts.append(f"退款 refunded ¥{paid:.2f}")
+    if reference.startswith("C-") and reference[2:].isdigit():
+        csat = db.session.execute(select(Complaint.csat).where(Complaint.id == int(reference[2:]))).scalar()
+        if csat:
+            parts.append(f"评分 rating {csat}/5")
+    return " · ".join(parts)[:80]
 
 
 def _complaint_text(reference: str) -> str | None:

@@ -120,6 +120,29 @@ def test_archive_case_stores_the_complaint_text(seeder: Any, clock: Any) -> None
     assert _ids(search("裂纹", kinds=("case",)), "case") == [case.id]
 
 
+def test_an_archived_case_says_what_was_paid_and_how_the_customer_rated_it(seeder: Any, clock: Any) -> None:
+    from workflows.services import ServiceCall
+
+    from app.services.case_operators import archive_case
+    complaint = seeder.complaint(clock.now() - timedelta(hours=3), text="耳机右耳无声", resolution=timedelta(hours=2),
+                                 satisfied=True, csat=4)
+    seeder.refund(complaint, "1299.00", automatic=False)
+    seeder.refund(complaint, "50.00", state="failed", automatic=False)  # not paid: not counted
+    other = seeder.complaint(clock.now() - timedelta(hours=1), text="问一下发货时间")
+    db.session.flush()
+
+    def archived(reference: str, outcome: str) -> str:
+        result = archive_case(ServiceCall("archive_case", {"complaint_id": reference, "category": "product.quality",
+                                                           "resolution": outcome, "reply": "已处理"}, 1, "t", "k",
+                                          clock.now()))
+        return knowledge.get_case(result["knowledge_case_id"]).resolution
+    # the last outcome was a reply after a reopen; the case was settled by the refund
+    assert archived(complaint.reference, "reply") == "reply · 退款 refunded ¥1299.00 · 评分 rating 4/5"
+    assert archived(other.reference, "reply") == "reply"
+    db.session.commit()
+    assert _ids(search("1299", kinds=("case",)), "case")
+
+
 def test_demo_load_publishes_the_demo_articles_once(cli_runner: Any, driver: Any) -> None:
     first = cli_runner.invoke(args=["demo", "load", "--password", "pw"])
     assert "knowledge base: 12 demo article(s) published" in first.output, first.output
