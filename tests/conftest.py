@@ -62,6 +62,7 @@ class _Database:
 
 def make_app(database: _Database, instance_dir: Path, **overrides: object) -> Flask:
     """Create an app on ``database`` with a frozen clock and run the migrations."""
+    overrides = {"SHOP_TIMEZONE": "Asia/Shanghai", **overrides}  # UTC+8 whatever KESU_SHOP_TIMEZONE says
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database.url, CLOCK=FrozenClock(),
                      INSTANCE_DIR=str(instance_dir), **overrides)
     with app.app_context():

@@ -5,7 +5,7 @@ import csv
 import io
 import json
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
@@ -18,6 +18,7 @@ from app.extensions import db
 from app.models import InstanceStatus, ProcessDefinition, ProcessEvent, ProcessInstance
 from app.services import audit, audit_outcomes, audit_personal, audit_retention, processes
 from app.services.audit_replay import replay_instance
+from app.services.shop_time import shop_day_bounds
 from workflows.persistence import canonical_json
 
 # An instance's status as the auditor (and the analyst's migration check) reads it.
@@ -133,10 +134,10 @@ def search(filters: AuditFilter) -> list[ProcessInstance]:
         query = query.where(ProcessInstance.status == filters.status)
     if filters.version is not None:
         query = query.where(ProcessDefinition.version == filters.version)
-    if filters.date_from:
-        query = query.where(ProcessInstance.created_at >= datetime.combine(filters.date_from, time.min, timezone.utc))
+    if filters.date_from:  # the dates are the shop's days
+        query = query.where(ProcessInstance.created_at >= shop_day_bounds(filters.date_from)[0])
     if filters.date_to:
-        query = query.where(ProcessInstance.created_at <= datetime.combine(filters.date_to, time.max, timezone.utc))
+        query = query.where(ProcessInstance.created_at <= shop_day_bounds(filters.date_to)[1])
     query = _outcomes(query, filters)
     return list(db.session.execute(query).scalars())
 

@@ -1,7 +1,7 @@
 """Administration of staff: roles, groups, active accounts and out-of-office substitutes."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -11,6 +11,7 @@ from app.errors import ValidationFailed
 from app.models import GROUPS, ROLES
 from app.runtime import get_runtime
 from app.services import staff
+from app.services.shop_time import from_shop_input
 from app.services.uow import run_command
 from app.views.access import role_required
 
@@ -40,10 +41,9 @@ def update_user(username: str) -> Response:
 
 
 def parse_moment(text: str, field: str) -> datetime:
-    """Read a datetime-local form value as UTC, or refuse it naming the field."""
+    """Read a datetime-local form value on the shop's wall clock as UTC, or refuse it naming the field."""
     try:
-        moment = datetime.fromisoformat(text)
+        return from_shop_input(text)
     except ValueError:
         raise ValidationFailed("the substitute was not added",
                                fields={field: "give a date and time like 2026-12-01T09:00"}) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -12,6 +13,8 @@ from app.models import ProcessEvent, Substitution
 from app.services import staff, task_claims, task_lists
 from app.services.task_lists import TaskQuery
 from tests.workspace.conftest import csrf, sign_in
+
+SHOP = ZoneInfo("Asia/Shanghai")
 
 
 def _system_events(event_type: str) -> list[dict]:  # type: ignore[type-arg]
@@ -22,7 +25,8 @@ def _system_events(event_type: str) -> list[dict]:  # type: ignore[type-arg]
 
 
 def _window(clock, start_hours: float, end_hours: float) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    at = lambda hours: (clock.now() + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M")  # noqa: E731
+    """The form's From/To as a person types them: on the shop's wall clock (Asia/Shanghai in the tests)."""
+    at = lambda hours: (clock.now() + timedelta(hours=hours)).astimezone(SHOP).strftime("%Y-%m-%dT%H:%M")  # noqa: E731
     return {"starts_at": at(start_hours), "ends_at": at(end_hours)}
 
 
@@ -47,7 +51,7 @@ def test_an_agent_arranges_cover_for_their_own_absence_and_ends_it_early(driver,
     assert task_lists.list_tasks(staff.identity(sub, now=clock.now()), TaskQuery("mine")).rows == []
     page = client.get("/tasks/substitutes").get_data(as_text=True)
     past = page[page.index('id="past-substitutes"'):]
-    assert "<td>ann</td><td>sub</td>" in past and clock.now().strftime("%Y-%m-%d %H:%M") in past
+    assert "<td>ann</td><td>sub</td>" in past and clock.now().astimezone(SHOP).strftime("%Y-%m-%d %H:%M") in past
     assert [(e["actor"], e["absent"], e["substitute"]) for e in _system_events("substitution.ended")] == [
         ("ann", "ann", "sub")]
     assert _system_events("substitution.added")[0]["actor"] == "ann"
