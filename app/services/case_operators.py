@@ -80,9 +80,10 @@ def sample_for_qa(call: ServiceCall) -> dict[str, Any]:
 def archive_case(call: ServiceCall) -> dict[str, Any]:
     """Store the closed case (category, resolution, reply) in the knowledge base.
 
-    The resolution is the last outcome plus what settled the case for the customer: the refunds
-    paid for the complaint and their rating. A complaint refunded and then answered once more
-    (a reopen) is a refund case, not a "reply", for whoever looks for a precedent.
+    The resolution is the last outcome plus the refunds paid for the complaint: a complaint
+    refunded and then answered once more (a reopen) is a refund case, not a "reply", for whoever
+    looks for a precedent. (The customer's rating is recorded after this step, in the same
+    command; the case page reads it from the complaint.)
     """
     params = _required(call, "complaint_id", "category", "resolution")
     complaint_id = str(params["complaint_id"])
@@ -103,17 +104,10 @@ PAID_STATES = (RefundState.SUCCEEDED.value, RefundState.PAID_MANUALLY.value, Ref
 
 
 def _resolution(reference: str, outcome: str) -> str:
-    """``outcome`` with the refunds paid for complaint ``reference`` and the customer's rating (80 characters)."""
-    parts = [outcome]
+    """``outcome`` with the refunds paid for complaint ``reference`` (at most 80 characters)."""
     paid = db.session.execute(select(func.sum(Refund.amount)).where(
         Refund.complaint_id == reference, Refund.state.in_(PAID_STATES))).scalar()
-    if paid:
-        parts.append(f"退款 refunded ¥{paid:.2f}")
-    if reference.startswith("C-") and reference[2:].isdigit():
-        csat = db.session.execute(select(Complaint.csat).where(Complaint.id == int(reference[2:]))).scalar()
-        if csat:
-            parts.append(f"评分 rating {csat}/5")
-    return " · ".join(parts)[:80]
+    return (f"{outcome} · 退款 refunded ¥{paid:.2f}" if paid else outcome)[:80]
 
 
 def _complaint_text(reference: str) -> str | None:
