@@ -1,16 +1,35 @@
 """Blueprints, one per kind of user."""
 from __future__ import annotations
 
-from flask import Flask
+from typing import Any
+
+from flask import Flask, session
+from flask_login import user_logged_in
 
 from app.extensions import db, login_manager
 from app.models import User
+from app.services.staff_accounts import SESSION_KEY, session_fingerprint
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """Return the signed-in staff member for Flask-Login."""
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    """Return the signed-in staff member for Flask-Login; None once their password changed since sign-in.
+
+    A session from before fingerprints existed is stamped with the current one on its next request.
+    """
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    if user is None:
+        return None
+    if session.setdefault(SESSION_KEY, session_fingerprint(user)) != session_fingerprint(user):
+        return None
+    return user
+
+
+@user_logged_in.connect
+def remember_password_fingerprint(_app: Any, user: Any, **_extra: Any) -> None:
+    """On staff sign-in, note which password the session was opened with (a reset ends the session)."""
+    if isinstance(user, User):
+        session[SESSION_KEY] = session_fingerprint(user)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -35,7 +54,8 @@ def register_blueprints(app: Flask) -> None:
     from app.views import admin, tasks
     app.register_blueprint(tasks.bp)
     app.register_blueprint(admin.bp)
-    from app.views import outbox
+    from app.views import outbox, staff_password
+    app.register_blueprint(staff_password.bp)
     app.register_blueprint(outbox.bp)
     from app.views import customer_devices
     app.register_blueprint(customer_devices.bp)
