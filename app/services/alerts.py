@@ -25,6 +25,7 @@ from app.models.notification import Notification, NotificationStatus
 from app.models.payment import Refund
 from app.services import audit
 from app.services.alert_rules import RULES, AlertSettings, Condition
+from app.services.shop_time import shop_time, shop_zone_label
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -98,7 +99,7 @@ def acknowledge(alert_id: int, *, actor: str, now: datetime) -> Alert:
     alert = get_alert(alert_id)
     if alert.acknowledged_at is not None:
         raise Conflict(f"{alert.acknowledged_by} already acknowledged this alert at "
-                       f"{alert.acknowledged_at:%Y-%m-%d %H:%M} UTC; nothing more to do")
+                       f"{shop_time(alert.acknowledged_at)} ({shop_zone_label(now)}); nothing more to do")
     alert.acknowledged_by, alert.acknowledged_at = actor, now
     audit.record_system_event("alert.acknowledged", {"alert_id": alert.id, "kind": alert.kind,
                                                      "condition_key": alert.condition_key}, actor=actor, now=now)

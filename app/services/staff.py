@@ -16,6 +16,7 @@ from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.models import GROUPS, ROLES, HumanTask, Substitution, TaskStatus, User
 from app.services import audit
+from app.services.shop_time import shop_time, shop_zone_label
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ def end_substitution(substitution_id: int, *, actor: str, is_overseer: bool, now
         raise PermissionDenied("only the absent person, whoever arranged the substitute, or a supervisor "
                                "can end it")
     if row.ends_at <= now:
-        raise Conflict(f"this substitution already ended at {row.ends_at:%Y-%m-%d %H:%M}")
+        raise Conflict(f"this substitution already ended at {shop_time(row.ends_at)} ({shop_zone_label(now)})")
     if row.starts_at >= now:
         _record("substitution.removed", row, actor=actor, now=now)
         db.session.delete(row)

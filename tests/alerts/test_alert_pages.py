@@ -63,8 +63,11 @@ def test_acknowledge_records_who_and_when_once(client: Any, make_staff: Any, see
                                ).scalar_one()
     assert event.actor == "zhuguan" and json.loads(event.payload)["alert_id"] == alert.id
     again = client.post(f"/alerts/{alert.id}/acknowledge", data={"csrf_token": csrf(page)})
+    shop_time = (clock.now() + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")  # Asia/Shanghai, as staff read it
     assert again.status_code == 409 and "already acknowledged" in again.get_data(as_text=True)
-    assert "zhuguan" in client.get(f"/alerts/{alert.id}").get_data(as_text=True)
+    assert f"at {shop_time} (UTC+8); nothing more to do" in again.get_data(as_text=True)
+    page = client.get(f"/alerts/{alert.id}").get_data(as_text=True)
+    assert f"<strong>zhuguan</strong> at {shop_time}" in page
 
 
 def test_dashboard_panel_shows_open_alerts(client: Any, make_staff: Any, seeder: Any, clock: Any) -> None:

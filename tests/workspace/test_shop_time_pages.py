@@ -49,7 +49,7 @@ def test_the_task_page_shows_the_due_time_in_shop_time(client, task) -> None:
     assert "due 2026-01-06 01:05" in page and "2026-01-05 17:05" not in page
 
 
-def test_a_substitution_typed_as_nine_in_the_morning_shop_time_is_stored_as_one_utc(client, task) -> None:
+def test_a_substitution_typed_as_nine_in_the_morning_shop_time_is_stored_as_one_utc(client, clock, task) -> None:
     sign_in(client, "zhuguan")
     page = client.get("/tasks/substitutes").get_data(as_text=True)
     answer = client.post("/tasks/substitutes", data={"csrf_token": csrf(page), "absent": "ann", "substitute": "zhuguan",
@@ -60,6 +60,11 @@ def test_a_substitution_typed_as_nine_in_the_morning_shop_time_is_stored_as_one_
                                             datetime(2026, 1, 7, 10, 30, tzinfo=timezone.utc))
     page = client.get("/tasks/substitutes").get_data(as_text=True)
     assert "<td>2026-01-06 09:00</td><td>2026-01-07 18:30</td>" in page
+
+    clock.set(datetime(2026, 1, 7, 11, 0, tzinfo=timezone.utc))
+    ended = client.post(f"/tasks/substitutes/{row.id}/end", data={"csrf_token": csrf(page)})
+    assert ended.status_code == 409
+    assert "already ended at 2026-01-07 18:30 (UTC+8)" in ended.get_data(as_text=True)
 
 
 def test_typed_text_that_names_its_offset_keeps_it(app) -> None:
