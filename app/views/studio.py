@@ -16,15 +16,8 @@ from app.views.language import translated_page
 from workflows.definitions import file_kind
 
 bp = Blueprint("studio", __name__, url_prefix="/studio")
-# bpmn-js and dmn-js style their SVG inline; scripts only from our own origin, never inline.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
-
-
-@bp.after_request
-def _security_headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CSP
-    return response
+# Security headers: the app-wide STAFF_CSP (access.py) allows what bpmn-js and dmn-js need
+# (inline SVG styles) and scripts only from our own origin, never inline.
 
 
 @bp.before_request

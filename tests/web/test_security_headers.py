@@ -1,5 +1,5 @@
-"""Every page carries security headers: the staff pages get the app-wide policy, the customer,
-studio and audit pages keep their own."""
+"""Every page carries security headers: the staff pages (studio and audit included) get the app-wide
+policy, the customer pages keep their own."""
 from __future__ import annotations
 
 import pytest
@@ -31,3 +31,15 @@ def test_blueprints_with_their_own_policy_keep_it(client) -> None:
     portal = client.get("/account/login")
     assert portal.headers["Content-Security-Policy"] != STAFF_CSP
     assert "frame-ancestors 'none'" in portal.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize(("user", "roles", "path"), [("li", None, "/studio"), ("checker", ["auditor"], "/audit")])
+def test_studio_and_audit_pages_take_the_staff_policy_with_its_form_action(client, clock, make_staff, user, roles,
+                                                                            path) -> None:
+    add_analysts(clock.now())
+    if roles:
+        make_staff(user, roles=roles)
+    sign_in(client, user)
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["Content-Security-Policy"] == STAFF_CSP and "form-action 'self'" in STAFF_CSP
