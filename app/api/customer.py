@@ -30,6 +30,7 @@ PAGING = {"limit": {"schema": {"type": "integer", "minimum": 1, "maximum": 100},
                    "description": "at most this many items"}, "offset": schemas.OFFSET}
 COMPLAINT_PATH = "/customer/complaints/<int:complaint_id>"
 CONFIRM_FIELDS = {"customer_comment": "comment"}   # the confirmation form's field -> CONFIRM_BODY's
+INFORMATION_FIELDS = {"additional_info": "answer"}   # the provide_information form's field -> INFORMATION_BODY's
 
 
 def customer_route(rule: str, method: str, **declared: Any) -> Any:
@@ -129,8 +130,25 @@ def confirm_my_complaint(customer: Customer, complaint_id: int, body: dict[str, 
         return run_command(lambda: cs.complaint(complaints.confirm_resolution(customer, complaint_id, answer,
                                                                              now=now)))
     except ValidationFailed as refused:   # name the fields as this body does (the form's customer_comment)
-        raise ValidationFailed(refused.message, fields={CONFIRM_FIELDS.get(name, name): message
-                                                        for name, message in refused.fields.items()}) from None
+        raise _as_body_names(refused, CONFIRM_FIELDS) from None
+
+
+def _as_body_names(refused: ValidationFailed, names: dict[str, str]) -> ValidationFailed:
+    """The same refusal with each form field named as the endpoint's body names it."""
+    return ValidationFailed(refused.message, fields={names.get(name, name): message
+                                                     for name, message in refused.fields.items()})
+
+
+@customer_route(f"{COMPLAINT_PATH}/information", "POST", summary="Answer the agent's question (pending_question); "
+                "the complaint goes back to the agent", body=cs.INFORMATION_BODY, response=cs.COMPLAINT,
+                errors=(404, 409, 422), body_refusal=customer_forms.refusal)
+def answer_my_complaint(customer: Customer, complaint_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    now, folder = get_runtime().clock.now(), upload_folder()
+    try:
+        return run_command(lambda: cs.complaint(complaints.answer_question(customer, complaint_id, body["answer"], [],
+                                                                           upload_dir=folder, now=now)))
+    except ValidationFailed as refused:   # name the field as this body does (the form's additional_info)
+        raise _as_body_names(refused, INFORMATION_FIELDS) from None
 
 
 @customer_route(f"{COMPLAINT_PATH}/attachments/<int:attachment_id>", "GET", summary="One photo of my complaint",

@@ -64,6 +64,10 @@ COMPLAINT = obj({
     **COMPLAINT_SUMMARY["properties"],
     "reply_by": {**OPTIONAL_TIME, "description": "we will reply by then (the SLA promise)"},
     "awaiting_confirmation": {"type": "boolean", "description": "confirm with POST .../confirm"},
+    "pending_question": {"oneOf": [{"type": "null"}, obj({
+        "question": {"type": "string", "description": "what the agent needs to know"},
+        "deadline": {**OPTIONAL_TIME, "description": "answer by then, or the complaint is closed"}})],
+        "description": "the agent's open question; answer with POST .../information"},
     "timeline": {"type": "array", "items": obj({"at": TIME, "text": {"type": "string"}})},
     "refunds": {"type": "array", "items": obj({"amount": MONEY, "currency": {"type": "string"},
                                               "state": {"type": "string"}, "state_label": {"type": "string"},
@@ -78,6 +82,10 @@ CONFIRM_BODY = obj({
     "csat": {"type": "integer", "minimum": 1, "maximum": 5, "description": "how satisfied, 1-5"},
     "comment": {"type": "string", "minLength": 1, "maxLength": 500},
 }, required=["satisfied"])
+INFORMATION_BODY = obj({
+    "answer": {"type": "string", "minLength": 1, "maxLength": complaints.MAX_TEXT,
+               "description": "your answer to pending_question (2-300 characters)"},
+})
 ORDER_SUMMARY = obj({"order_ref": {"type": "string"}, "amount_paid": MONEY, "currency": {"type": "string"},
                      "payment_method": {"enum": list(PAYMENT_METHODS)}, "paid_at": TIME})
 ORDER = obj({**ORDER_SUMMARY["properties"], "amount_refunded": MONEY,
@@ -112,6 +120,7 @@ def complaint(row: Complaint) -> dict[str, Any]:
     shown: Progress = progress(row)
     return {**complaint_summary(row, shown.status), "reply_by": _time(shown.reply_by),
             "awaiting_confirmation": complaints.open_customer_task(row) is not None,
+            "pending_question": _question(complaints.pending_question(row)),
             "timeline": [{"at": _time(entry.at), "text": entry.text} for entry in shown.timeline],
             "refunds": [{**refund, "created_at": _time(refund["created_at"])} for refund in shown.refunds],
             "compensation": shown.compensation,
@@ -119,6 +128,10 @@ def complaint(row: Complaint) -> dict[str, Any]:
                              "size": a.size, "url": url_for("api.get_my_attachment", complaint_id=row.id,
                                                             attachment_id=a.id)}
                             for a in row.attachments]}
+
+
+def _question(pending: complaints.PendingQuestion | None) -> dict[str, Any] | None:
+    return None if pending is None else {"question": pending.question, "deadline": _time(pending.deadline)}
 
 
 def message(row: Notification, subject: str, text: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models import HumanTask, ProcessEvent, ProcessInstance, Refund, User
 from app.models.complaint import Complaint
 
+SUBMITTED_KEPT = ("request_info",)   # besides the staff tasks: the customer's answer, even if repeated word for word
 ROLE_WORDS = {"handle": _l("Agent"), "expert_review": _l("Expert"), "supervisor_review": _l("Supervisor")}
 OUTCOME_TEXT = {
     "reply": _l("%(who)s replied to you: %(reply)s"),
@@ -82,6 +83,8 @@ def _completed(event: ProcessEvent, payload: dict[str, Any],
         if changed.get("csat"):
             return _("You confirmed it is solved (rating %(csat)s)", csat=changed["csat"])
         return _("You confirmed it is solved")
+    if event.task_name == "request_info":
+        return _("You answered: %(answer)s", answer=str(answer.get("additional_info") or "").strip())
     return None
 
 
@@ -102,6 +105,8 @@ def _ready(event: ProcessEvent, payload: dict[str, Any], name: Callable[[str | N
 
 
 def _timer(event: ProcessEvent, payload: dict[str, Any], name: Callable[[str | None], str]) -> str | None:
+    if event.task_name == "info_timeout":
+        return _("We did not receive the information within 72 hours, so the complaint was closed")
     if event.task_name != "confirm_timeout":
         return None
     return _("We did not hear from you within 72 hours, so the complaint was closed as resolved")
@@ -122,10 +127,11 @@ def _with_submissions(events: list[ProcessEvent]) -> list[tuple[ProcessEvent, di
     described, submitted = [], {}
     for event in events:
         payload = json.loads(event.payload)
-        if event.event_type == "task.submitted" and event.task_name in ROLE_WORDS:
+        kept = event.task_name in ROLE_WORDS or event.task_name in SUBMITTED_KEPT
+        if event.event_type == "task.submitted" and kept:
             submitted[event.task_name] = payload.get("data") or {}
         elif event.event_type in DESCRIBERS:
-            if event.event_type == "task.completed" and event.task_name in ROLE_WORDS:
+            if event.event_type == "task.completed" and kept:
                 payload = {**payload, "submitted": submitted.pop(event.task_name, {})}
             described.append((event, payload))
     return described

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from app.classification.taxonomy import is_category
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
-from app.models import HumanTask, ProcessInstance, Refund
+from app.models import HumanTask, Notification, ProcessInstance, Refund
 from app.models.complaint import Complaint, ComplaintAttachment
 from app.models.customer import Customer
 from app.models.order import Order
@@ -197,6 +197,72 @@ def confirm_resolution(customer: Customer, complaint_id: int, answer: dict[str, 
     customer_forms.check_answer(task_work.task_form(task), answer)   # worded for the customer, not the engine's English
     processes.complete_task(task.task_id, answer, actor=f"customer:{customer.id}", now=now)
     return complaint
+
+
+@dataclass(frozen=True)
+class PendingQuestion:
+    """The agent's open question to the customer (request_info) and when the answer is due."""
+
+    question: str
+    deadline: datetime | None
+
+
+def pending_question(complaint: Complaint) -> PendingQuestion | None:
+    """Return the question the customer is asked while request_info is open (None otherwise).
+
+    The question is the one the customer was sent (the information_requested message's payload,
+    i.e. the agent's info_request); the deadline is the task's 72-hour boundary timer.
+    """
+    task = open_customer_task(complaint, "request_info")
+    if task is None:
+        return None
+    asked = db.session.execute(select(Notification.payload).where(
+        Notification.instance_id == complaint.instance_id, Notification.template == "information_requested")
+        .order_by(Notification.id.desc()).limit(1)).scalar()
+    return PendingQuestion(question=str((asked or {}).get("question") or ""), deadline=task.due_at)
+
+
+def answer_question(customer: Customer, complaint_id: int, answer: str, images: list[bytes], *,
+                    upload_dir: Path, now: datetime) -> Complaint:
+    """Complete the customer's request_info task with their answer (and up to 3 re-encoded photos).
+
+    The answer is checked against the task's form (provide_information) in the customer's language
+    before anything is written; the process then goes back to the stage that asked (the BPMN).
+    """
+    complaint = customer_complaint(customer.id, complaint_id)
+    task = open_customer_task(complaint, "request_info")
+    if task is None:
+        raise Conflict(_question_closed(complaint))
+    data: dict[str, object] = {"additional_info": answer.strip()}
+    fields: dict[str, str] = {}
+    cleaned = _clean_images(images, fields)
+    if cleaned:
+        data["additional_images"] = len(cleaned)
+    try:
+        customer_forms.check_answer(task_work.task_form(task), data)
+    except ValidationFailed as refused:
+        fields = {**refused.fields, **fields}
+    if fields:
+        raise ValidationFailed(str(customer_forms.CORRECT_THE_FIELDS), fields=fields)
+    for image in cleaned:
+        db.session.add(ComplaintAttachment(complaint_id=complaint.id, stored_name=store_with_unit(image, upload_dir),
+                                           content_type=image.content_type, size=len(image.data),
+                                           width=image.width, height=image.height, created_at=now))
+    processes.complete_task(task.task_id, data, actor=f"customer:{customer.id}", now=now, task=task)
+    return complaint
+
+
+def _question_closed(complaint: Complaint) -> str:
+    """Say why there is no open question: answered already, or the 72 hours ran out."""
+    last = db.session.execute(select(HumanTask.status).where(
+        HumanTask.instance_id == complaint.instance_id, HumanTask.name == "request_info")
+        .order_by(HumanTask.id.desc()).limit(1)).scalar()
+    if last == "completed":
+        return _("You have already answered this question; we are handling your complaint again")
+    if last == "cancelled":
+        return _("The 72 hours to answer have passed, so the question is closed; submit a new complaint if you "
+                 "still need help")
+    return _("This complaint is not waiting for information from you; reload the page to see where it is")
 
 
 def attachment_for(complaint: Complaint, attachment_id: int) -> ComplaintAttachment:

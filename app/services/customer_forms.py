@@ -1,4 +1,4 @@
-"""The customer's process forms (the 72-hour confirmation) checked in the customer's language.
+"""The customer's process forms (the 72-hour confirmation, the answer to a question) in their language.
 
 The engine validates a task's answer against its JSON Schema and words what is wrong in English
 (``workflows/forms.py``, which knows nothing of Flask or languages). A customer must read it in
@@ -27,9 +27,13 @@ MESSAGES: dict[tuple[str, str], Any] = {
     ("customer_comment", "required"): _l("Tell us what is still wrong, so that we can handle it again"),
     ("customer_comment", "minLength"): _l("Tell us what is still wrong, so that we can handle it again"),
     ("customer_comment", "*"): _l("Write the comment as text"),
+    ("additional_info", "required"): _l("Write your answer to the question (at least 2 characters)"),
+    ("additional_info", "minLength"): _l("Write your answer to the question (at least 2 characters)"),
+    ("additional_info", "*"): _l("Write the answer as text"),
+    ("additional_images", "*"): _l("Add at most 3 photos"),
 }
 OTHER = _l("This answer cannot be accepted; check it and send it again")
-ALIASES = {"comment": "customer_comment"}   # the API body's name of a form field
+ALIASES = {"comment": "customer_comment", "answer": "additional_info"}   # the API body's name of a form field
 
 
 def customer_message(problem: FormProblem) -> str:

@@ -27,7 +27,7 @@ document.addEventListener("DOMContentLoaded", () => {
     filter();
   }
   const progress = document.querySelector("article.progress[data-refresh=on]");
-  if (progress && !document.querySelector("form.confirm")) {
+  if (progress && !document.querySelector("form.confirm, form.information")) {   // never while they answer
     setTimeout(() => window.location.reload(), 15000);
   }
 });

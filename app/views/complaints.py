@@ -1,4 +1,5 @@
-"""The customer's complaints: the form, the list, the progress page, photos, confirming the resolution."""
+"""The customer's complaints: the form, the list, the progress page, photos, confirming the resolution,
+answering the agent's question."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -10,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from app.classification.taxonomy import CATEGORIES
-from app.errors import NotFound, ValidationFailed
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db, limiter
 from app.models.complaint import Complaint
 from app.runtime import get_runtime
@@ -99,8 +100,39 @@ def submit_complaint() -> Response | tuple[str, int]:
 def complaint_page(complaint_id: int) -> str:
     """Show a complaint's progress: status, SLA promise, timeline, refunds, compensation, confirmation."""
     complaint = complaints.customer_complaint(current_customer().id, complaint_id)  # type: ignore[union-attr]
+    return _render_progress(complaint, FlaskForm())[0]
+
+
+def _render_progress(complaint: Complaint, form: FlaskForm, answer: str = "", errors: dict[str, str] | None = None,
+                     status: int = 200) -> tuple[str, int]:
+    """The progress page; with a refused answer to the question, that answer and its messages."""
     return render_template("portal/complaint.html", complaint=complaint, progress=progress(complaint),
-                           confirm_task=complaints.open_customer_task(complaint), form=FlaskForm())
+                           confirm_task=complaints.open_customer_task(complaint),
+                           question=complaints.pending_question(complaint), answer=answer, errors=errors or {},
+                           max_answer=complaints.MAX_TEXT, max_images=complaints.MAX_IMAGES, form=form), status
+
+
+@bp.post("/complaints/<int:complaint_id>/information")
+@customer_required
+def provide_information(complaint_id: int) -> Response | tuple[str, int]:
+    """Answer the agent's question (request_info): text and up to 3 photos; the case goes back to the agent."""
+    request.max_content_length = MAX_FORM_BYTES
+    customer = current_customer()
+    complaint = complaints.customer_complaint(customer.id, complaint_id)  # type: ignore[union-attr]
+    form, answer = FlaskForm(), request.form.get("additional_info", "")
+    if not form.validate_on_submit():
+        return _render_progress(complaint, form, answer, {"form": _("The form expired; send it again.")}, 400)
+    images = [f.read() for f in request.files.getlist("images") if f.filename]
+    now = get_runtime().clock.now()
+    try:
+        run_command(lambda: complaints.answer_question(customer, complaint_id, answer, images,  # type: ignore[arg-type]
+                                                       upload_dir=upload_folder(), now=now))
+    except ValidationFailed as refused:
+        return _render_progress(complaint, form, answer, refused.fields or {"form": refused.message}, 422)
+    except Conflict as closed:   # answered already, or the 72 hours ran out
+        return _render_progress(complaint, form, "", {"form": closed.message}, 409)
+    flash(_("Thank you, your answer was sent; we are handling your complaint again."), "info")
+    return redirect(url_for("complaints.complaint_page", complaint_id=complaint_id))
 
 
 @bp.post("/complaints/<int:complaint_id>/confirm")

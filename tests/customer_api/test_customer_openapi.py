@@ -8,7 +8,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 CUSTOMER_OPERATIONS = {"create_customer_token", "revoke_customer_token", "get_me", "update_me", "submit_complaint",
                        "list_my_messages",
-                       "list_my_complaints", "get_my_complaint", "confirm_my_complaint", "get_my_attachment",
+                       "list_my_complaints", "get_my_complaint", "confirm_my_complaint", "answer_my_complaint",
+                       "get_my_attachment",
                        "list_my_orders", "get_my_order"}
 
 

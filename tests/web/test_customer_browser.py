@@ -30,6 +30,17 @@ def _setup(app, now) -> ProcessDriver:  # type: ignore[no-untyped-def]
     return driver
 
 
+def open_complaint_form(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    """Sign the demo customer in and open the complaint form of an order an agent handles."""
+    page.goto(f"{live_server}/orders")
+    page.fill("input[name=login]", "13800000001")
+    page.fill("input[name=password]", "kesu-demo")
+    page.click("button[value=password]")
+    page.wait_for_url(f"{live_server}/orders")
+    page.click("text=KS-20261102-02")  # 299 yuan: an agent handles it (no automatic refund)
+    page.click("text=问题反馈")
+
+
 def test_customer_submits_with_two_photos_and_sees_the_agent_reply(committed_app, live_server, page,
                                                                    tmp_path: Path) -> None:
     with committed_app.app_context():
@@ -42,13 +53,7 @@ def test_customer_submits_with_two_photos_and_sees_the_agent_reply(committed_app
         path.write_bytes(image_bytes(fmt, size=(64, 48)))
         photos.append(str(path))
     try:
-        page.goto(f"{live_server}/orders")
-        page.fill("input[name=login]", "13800000001")
-        page.fill("input[name=password]", "kesu-demo")
-        page.click("button[value=password]")
-        page.wait_for_url(f"{live_server}/orders")
-        page.click("text=KS-20261102-02")  # 299 yuan: an agent handles it (no automatic refund)
-        page.click("text=问题反馈")
+        open_complaint_form(page, live_server)
         page.select_option("#family", "product")
         page.select_option("#category", "product.quality")
         page.fill("#description", "杯子有裂纹，漏水")
