@@ -6,6 +6,7 @@ check, timers parse, forms exist, gateways have a default flow, decision cells c
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Iterator, Mapping
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -14,7 +15,8 @@ from SpiffWorkflow.specs.ExclusiveChoice import ExclusiveChoice
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
 from workflows.dataflow import unproduced_reads
-from workflows.definitions import DefinitionError, Problem, SpecBundle, build_bundle, load_forms
+from workflows.definitions import (DefinitionError, Problem, SpecBundle, build_bundle, file_kind, load_forms,
+                                   parse_xml_safely)
 from workflows.sandbox import ExpressionEvaluator, ScriptRunner
 from workflows.services import OperatorRegistry
 from workflows.specs import KesuDMNEngine, KesuServiceTask
@@ -28,7 +30,7 @@ def validate_files(files: Mapping[str, str], *, operators: OperatorRegistry | No
     try:
         bundle = build_bundle(files, **({"max_bytes": max_bytes} if max_bytes else {}))
     except DefinitionError as error:
-        return error.problems
+        return locate(error.problems, files)
     forms, _ = load_forms(files)
     problems: list[Problem] = []
     for spec in _specs(bundle):
@@ -36,7 +38,44 @@ def validate_files(files: Mapping[str, str], *, operators: OperatorRegistry | No
         for task_spec in spec.task_specs.values():
             problems.extend(_check_task(task_spec, filename, operators, forms, groups))
         problems.extend(unproduced_reads(spec, forms, filename))
-    return problems
+    return locate(problems, files)
+
+
+def locate(problems: list[Problem], files: Mapping[str, str]) -> list[Problem]:
+    """Give each problem about an element the line it is on, and the file it is in when that was lost.
+
+    SpiffWorkflow 3.2.0 reads ``node.line_number`` (lxml calls it ``sourceline``), so its problems
+    never carry a line, and a problem found while assembling a process names no file.
+    """
+    lines: dict[str, dict[str, int]] | None = None
+    located = []
+    for problem in problems:
+        if problem.element_id and (problem.line is None or not problem.file):
+            lines = _element_lines(files) if lines is None else lines
+            path = problem.file or next((p for p, ids in lines.items() if problem.element_id in ids), "")
+            line = problem.line or lines.get(path, {}).get(problem.element_id)
+            problem = replace(problem, file=path, line=line)
+        located.append(problem)
+    return located
+
+
+def _element_lines(files: Mapping[str, str]) -> dict[str, dict[str, int]]:
+    """Map each BPMN/DMN file to {element id: line}; files that do not parse are left out."""
+    found: dict[str, dict[str, int]] = {}
+    for path, text in files.items():
+        if file_kind(path) not in ("bpmn", "dmn"):
+            continue
+        try:
+            root = parse_xml_safely(text, filename=path, max_bytes=len(text.encode("utf-8")) + 1)
+        except DefinitionError:
+            continue
+        ids: dict[str, int] = {}
+        for element in root.iter():
+            element_id = element.get("id") if isinstance(element.tag, str) else None
+            if element_id and element.sourceline and element_id not in ids:
+                ids[element_id] = element.sourceline
+        found[path] = ids
+    return found
 
 
 def _specs(bundle: SpecBundle) -> Iterator[Any]:

@@ -9,6 +9,8 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.errors import ValidationFailed
+from app.extensions import db
+from app.models import ProcessInstance
 from app.runtime import get_runtime
 from app.services.audit import verify_chains
 from app.services.audit_personal import erase_customer
@@ -27,6 +29,10 @@ cli = AppGroup("audit", help="Check the tamper-evident process history.")
 def verify_command(instance_id: int | None, anchor_file: str | None) -> None:
     """Recompute the hash chain of one instance (or the whole log); exit 1 at the first bad event."""
     report = verify_chains(instance_id)
+    if (instance_id is not None and report.intact and report.checked == 0
+            and db.session.get(ProcessInstance, instance_id) is None):
+        click.echo(f"instance {instance_id} does not exist: it has neither a row nor events to verify", err=True)
+        sys.exit(1)
     click.echo(report.describe())
     intact = report.intact
     if anchor_file:

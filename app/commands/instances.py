@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.errors import KesuError
 from app.extensions import db
-from app.models import HumanTask, ProcessEvent, ProcessInstance, TaskStatus
+from app.models import HumanTask, InstanceStatus, ProcessEvent, ProcessInstance, TaskStatus
 from app.runtime import get_runtime
 from app.services import processes
 from app.services.uow import run_command
@@ -19,7 +19,8 @@ cli = AppGroup("instances", help="Inspect and repair process instances.")
 
 
 @cli.command("list")
-@click.option("--status", default=None, help="running, waiting, completed, error, cancelled")
+@click.option("--status", default=None, type=click.Choice([s.value for s in InstanceStatus]),
+              help="Only instances in this state.")
 @click.option("--limit", default=50, show_default=True)
 def list_command(status: str | None, limit: int) -> None:
     """List the newest instances."""

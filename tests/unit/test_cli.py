@@ -62,9 +62,33 @@ def test_validate_lists_each_problem_with_its_element(app, cli_runner, tmp_path)
     path.write_text(broken)
     result = cli_runner.invoke(args=["bpmn", "validate", str(path), str(DATA / "engine" / "priority.dmn")])
     assert result.exit_code == 1
-    assert f"{path} [refund]: unknown service operator 'no_such_operator'" in result.output
-    assert f"{path} [sla]: timer expression `\"PT2 hours\"` is not an ISO 8601 duration" in result.output
-    assert f"{path} [handle]: form 'handle' is not among the files" in result.output
+    line = {element: _line_of(broken, element) for element in ("refund", "sla", "handle")}
+    assert f"{path}:{line['refund']} [refund]: unknown service operator 'no_such_operator'" in result.output
+    assert f"{path}:{line['sla']} [sla]: timer expression `\"PT2 hours\"` is not an ISO 8601 duration" in result.output
+    assert f"{path}:{line['handle']} [handle]: form 'handle' is not among the files" in result.output
+
+
+def _line_of(text: str, element_id: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), 1) if f'id="{element_id}"' in line)
+
+
+def test_validate_names_file_and_line_of_spiffworkflow_problems(app, cli_runner, tmp_path) -> None:
+    """SpiffWorkflow's own parse problems carry no line (it reads node.line_number, lxml has sourceline),
+    and one found while assembling a process (a decision table missing) carried no file at all."""
+    register_test_operators(app)
+    source = (DATA / "engine" / "complaint_engine.bpmn").read_text()
+    no_operator = tmp_path / "no_operator.bpmn"
+    no_operator.write_text(source.replace("spiffworkflow:serviceTaskOperator", "spiffworkflow:unknownExtension"))
+    result = cli_runner.invoke(args=["bpmn", "validate", str(no_operator), str(DATA / "engine" / "priority.dmn")])
+    assert result.exit_code == 1
+    assert f"{no_operator}:{_line_of(source, 'refund')} [refund]: A Service Task must have an operator" in result.output
+    without_table = tmp_path / "without_table.bpmn"
+    without_table.write_text(source)
+    result = cli_runner.invoke(args=["bpmn", "validate", str(without_table)])
+    assert result.exit_code == 1
+    decision_task = next(line.split('id="')[1].split('"')[0] for line in source.splitlines()
+                         if "businessRuleTask" in line)
+    assert f"{without_table}:{_line_of(source, decision_task)} [{decision_task}]: No DMN" in result.output
 
 
 def test_validate_accepts_good_files(app, cli_runner) -> None:
@@ -100,3 +124,18 @@ def test_deploy_start_show_and_verify(app, cli_runner, clock, tmp_path) -> None:
     assert cli_runner.invoke(args=["instances", "show", "999999"]).exit_code == 1
     verified = cli_runner.invoke(args=["audit", "verify"])
     assert verified.exit_code == 0 and verified.output.startswith("intact:")
+
+
+def test_instances_list_refuses_an_unknown_status(cli_runner) -> None:
+    """A mistyped status listed nothing and exited 0, as if there were no such instances."""
+    result = cli_runner.invoke(args=["instances", "list", "--status", "wiating"])
+    assert result.exit_code == 2
+    assert "'wiating' is not one of" in result.output and "'suspended'" in result.output
+    assert cli_runner.invoke(args=["instances", "list", "--status", "suspended"]).exit_code == 0
+
+
+def test_audit_verify_of_a_missing_instance_is_not_intact(cli_runner) -> None:
+    """`audit verify 999999` said "intact: 0 events" and exited 0 for an instance that never existed."""
+    result = cli_runner.invoke(args=["audit", "verify", "999999"])
+    assert result.exit_code == 1
+    assert "instance 999999 does not exist" in result.output and "intact" not in result.output

@@ -43,7 +43,8 @@ def test_analyst_edits_validates_and_a_second_analyst_deploys(committed_app, liv
     _set(page, "candidateGroupsExpression", "group +")
     page.click("#save")
     problem = page.wait_for_selector(f"#problems li[data-element-id='{new_task}']")
-    assert f"[{new_task}]: candidate group expression `group +` refused: syntax error" in problem.inner_text()
+    assert f"[{new_task}] 第 " in problem.inner_text(), "the problem names the element and its line"
+    assert "candidate group expression `group +` refused: syntax error" in problem.inner_text()
     page.click(".djs-container", position={"x": 5, "y": 5})
     problem.click()
     assert "kesu-focus" in page.get_attribute(f".djs-element[data-element-id='{new_task}']", "class")
