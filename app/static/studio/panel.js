@@ -16,7 +16,7 @@
   function field(panel, label, input, hint) {
     var wrap = el("label", {}, label);
     wrap.appendChild(input);
-    if (hint) { wrap.appendChild(el("span", { "class": "hint" }, hint)); }
+    if (hint !== undefined) { wrap.appendChild(el("span", { "class": "hint" }, hint)); }  // "" keeps a place for live hints
     panel.appendChild(wrap);
     return wrap;
   }
