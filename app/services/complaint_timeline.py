@@ -40,7 +40,14 @@ READY_TEXT = {
 }
 REFUND_STATES = {"requested": _l("processing"), "approved": _l("approved"), "submitted": _l("refunding"),
                  "succeeded": _l("received"), "failed": _l("failed; finance is handling it"),
-                 "unknown": _l("being confirmed"), "reconciled": _l("received")}
+                 "unknown": _l("being confirmed"), "reconciled": _l("received"), "paid_manually": _l("received")}
+# What the refund process told the customer (its notify_customer steps), as the timeline says it.
+REFUND_NOTICES = {
+    "refund_rejected": _l("The shop did not approve the refund of ¥%(amount)s"),
+    "refund_rejected_reason": _l("The shop did not approve the refund of ¥%(amount)s. Reason: %(reason)s"),
+    "refund_failed": _l("The refund of ¥%(amount)s did not go through; our finance team is handling it"),
+    "refund_cancelled": _l("The refund of ¥%(amount)s was cancelled; we will contact you with another solution"),
+}
 COMPENSATION_LABELS = {"coupon": _l("Coupon"), "points": _l("Points")}
 
 
@@ -112,7 +119,21 @@ def _timer(event: ProcessEvent, payload: dict[str, Any], name: Callable[[str | N
     return _("We did not hear from you within 72 hours, so the complaint was closed as resolved")
 
 
+def _refund_notice(event: ProcessEvent, payload: dict[str, Any], name: Callable[[str | None], str]) -> str | None:
+    """A refund rejected, failed or given up, in the words of the message the customer was sent."""
+    params = payload.get("params") or {}
+    text = REFUND_NOTICES.get(str(params.get("template"))) if payload.get("operator") == "notify_customer" else None
+    if text is None:
+        return None
+    notice = params.get("payload") or {}
+    reason = str(notice.get("reason") or "").strip()
+    if reason and params.get("template") == "refund_rejected":
+        text = REFUND_NOTICES["refund_rejected_reason"]
+    return str(text) % {"amount": _money(notice.get("refund_amount")), "reason": reason}
+
+
 DESCRIBERS: dict[str, Describer] = {
+    "service.called": _refund_notice,
     "instance.started": _started, "task.completed": _completed, "task.ready": _ready, "timer.fired": _timer,
     "instance.completed": lambda event, payload, name: _("The complaint is closed"),
 }
@@ -194,7 +215,7 @@ def _refunds(complaint: Complaint) -> list[Refund]:
 
 def _refund_entries(complaint: Complaint) -> list[Entry]:
     return [Entry(r.finished_at or r.updated_at, _refund_sentence(r))
-            for r in _refunds(complaint) if r.state in ("succeeded", "reconciled")]
+            for r in _refunds(complaint) if r.state in ("succeeded", "reconciled", "paid_manually")]
 
 
 def _refund_sentence(refund: Refund) -> str:

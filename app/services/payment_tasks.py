@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 S = RefundState
 PAY_REFUND_PARAMETERS = ("payment_id", "amount", "currency", "reason", "requested_by", "approved_by",
-                         "complaint_id")
+                         "complaint_id", "retry_of", "attempt")
 
 
 def run_query_job(job: Job) -> None:

@@ -40,14 +40,27 @@ def pay_refund(call: ServiceCall) -> dict[str, Any]:
         raise ServiceError("approved_by is empty: the process must approve a refund before paying it",
                            code="refund_rejected")
     try:
-        refund_id = run_command(lambda: refunds.create_refund(
-            payment_id, params.get("amount"), str(params.get("currency") or ""), reason=str(params.get("reason") or ""),
-            requested_by=str(params.get("requested_by") or "process"), approved_by=str(params["approved_by"]),
-            complaint_id=str(params.get("complaint_id") or "") or None, instance_id=call.instance_id,
-            source_key=call.idempotency_key, now=call.now).id)
+        refund_id = run_command(lambda: _create(call, payment_id).id)
     except KesuError as error:
         raise ServiceError(error.message, code="refund_rejected") from error
     return {"refund_id": refund_id, "state": submit_refund(refund_id)}
+
+
+def _create(call: ServiceCall, payment_id: int) -> Refund:
+    """Create the refund of this call; a new attempt at a failed refund (``retry_of``, ``attempt``) gets its own key."""
+    params, source_key, previous = call.params, call.idempotency_key, None
+    if params.get("retry_of") not in (None, ""):
+        previous, source_key = refunds.check_retry(params["retry_of"], params.get("attempt"), payment_id=payment_id)
+    new = refunds.find_by_source(source_key) is None
+    refund = refunds.create_refund(
+        payment_id, params.get("amount"), str(params.get("currency") or ""), reason=str(params.get("reason") or ""),
+        requested_by=str(params.get("requested_by") or "process"), approved_by=str(params["approved_by"]),
+        complaint_id=str(params.get("complaint_id") or "") or None, instance_id=call.instance_id,
+        source_key=source_key, now=call.now)
+    if previous is not None and new:
+        refunds.note(previous, "refund.sent_again", actor=str(params["approved_by"]), now=call.now,
+                     refund_id=refund.id, attempt=int(params["attempt"]), key=refund.idempotency_key)
+    return refund
 
 
 def submit_refund(refund_id: int) -> str:

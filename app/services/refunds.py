@@ -70,6 +70,41 @@ def find_by_source(source_key: str) -> Refund | None:
     return db.session.execute(select(Refund).where(Refund.source_key == source_key)).scalar_one_or_none()
 
 
+def retry_source_key(failed: Refund, attempt: int | str = "") -> str:
+    """The source key of a new payment attempt at a failed refund: that refund's gateway key and the attempt
+    number (without a number: the prefix every new attempt at that refund shares)."""
+    return f"{failed.idempotency_key}:attempt:{attempt}"
+
+
+def check_retry(failed_refund_id: Any, attempt: Any, *, payment_id: int) -> tuple[Refund, str]:
+    """Return the failed refund and the source key of its new attempt; refuse unless it may be sent again.
+
+    Only a refund the gateway definitely did not pay (``failed``) may be sent again, and only once:
+    a new key for a refund still in flight or unclear could move the money twice.
+    """
+    try:
+        previous, number = get_refund(int(failed_refund_id)), int(attempt)
+    except (TypeError, ValueError):
+        raise RefundInvalid(f"retry_of '{failed_refund_id}' and attempt '{attempt}' must be numbers",
+                            fields={"retry_of": "a refund id", "attempt": "2 or more"}) from None
+    if previous.state != S.FAILED.value:
+        raise RefundInvalid(f"refund {previous.id} is {previous.state}, not failed: only a refund the gateway "
+                            f"definitely did not pay can be sent again (query it instead)",
+                            fields={"retry_of": f"refund {previous.id} is {previous.state}"})
+    if previous.payment_id != payment_id or number < 2:
+        raise RefundInvalid(f"a new attempt at refund {previous.id} must pay payment {previous.payment_id} with "
+                            f"attempt 2 or more (got payment {payment_id}, attempt {number})",
+                            fields={"attempt": "2 or more"})
+    source_key = retry_source_key(previous, number)
+    other = db.session.execute(select(Refund).where(
+        Refund.source_key.startswith(retry_source_key(previous)), Refund.source_key != source_key)
+    ).scalars().first()
+    if other is not None:
+        raise DoubleRefund(f"refund {previous.id} was already sent again as refund {other.id}; send that one "
+                           f"again if it failed too")
+    return previous, source_key
+
+
 def get_refund(refund_id: int) -> Refund:
     refund = db.session.get(Refund, refund_id)
     if refund is None:

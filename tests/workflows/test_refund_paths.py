@@ -34,7 +34,8 @@ PEOPLE = {"handle", "approve_refund", "resolve_failed", "expert_review", "confir
 STEPS = {"refund_requested", "check_refund", "decide_level", "approve_refund", "pay", "pay_rejected",
          "note_refusal", "wait_result", "confirmation_timeout", "resolve_failed", "record_succeeded",
          "record_rejected", "record_paid_manually", "record_cancelled", "refund", "refund_invalid",
-         "notify_resolution", "handle"}
+         "notify_resolution", "handle", "notify_refund_rejected", "notify_refund_failed", "notify_refund_cancelled",
+         "prepare_resend"}
 
 
 def _steps(driver: ProcessDriver, instance_id: int, after: str = "task.completed:handle") -> list[str]:
@@ -120,8 +121,8 @@ def test_a_rejected_approval_goes_back_to_the_agent(driver: ProcessDriver) -> No
                     actor="zhuguan")
     assert [t.name for t in driver.open_tasks(instance_id)] == ["handle"]
     assert driver.data(instance_id)["refund_state"] == "rejected"
-    assert _steps(driver, instance_id)[-3:] == ["task.completed:approve_refund", "task.completed:record_rejected",
-                                                "task.completed:refund"]
+    assert _steps(driver, instance_id)[-4:] == ["task.completed:approve_refund", "task.completed:record_rejected",
+                                                "task.completed:notify_refund_rejected", "task.completed:refund"]
 
 
 @pytest.mark.parametrize("amount, reason", [
@@ -157,8 +158,8 @@ def test_a_failed_payment_goes_to_finance_who_marks_it_paid(driver: ProcessDrive
     assert [t.name for t in driver.open_tasks(instance_id)] == ["confirm_resolution"]
     assert driver.data(instance_id)["refund_state"] == "paid_manually"
     assert _steps(driver, instance_id, "task.completed:pay") == [
-        "message.delivered:wait_result", "task.completed:wait_result", "task.completed:resolve_failed",
-        "task.completed:record_paid_manually", "task.completed:refund", "task.completed:notify_resolution"]
+        "message.delivered:wait_result", "task.completed:wait_result", "task.completed:notify_refund_failed",
+        "task.completed:resolve_failed", "task.completed:record_paid_manually", "task.completed:refund", "task.completed:notify_resolution"]
 
 
 def test_no_confirmation_in_24_hours_goes_to_finance_who_queries_again(driver: ProcessDriver) -> None:
@@ -193,7 +194,8 @@ def test_a_refused_refund_goes_to_finance_who_cancels_it_with_a_reason(driver: P
         "cancelled", "the gateway refused the refund: trade closed")
     assert _steps(driver, instance_id, "task.completed:approve_refund") == [
         "service.failed:pay", "task.completed:pay_rejected", "task.completed:note_refusal",
-        "task.completed:resolve_failed", "task.completed:record_cancelled", "task.completed:refund"]
+        "task.completed:notify_refund_failed", "task.completed:resolve_failed", "task.completed:record_cancelled",
+        "task.completed:notify_refund_cancelled", "task.completed:refund"]
 
 
 def test_the_seed_files_validate_without_errors(app) -> None:  # type: ignore[no-untyped-def]
@@ -210,6 +212,8 @@ def test_the_seed_files_validate_without_errors(app) -> None:  # type: ignore[no
 def test_the_same_operator_in_two_service_tasks_is_not_a_duplicate_id() -> None:
     text = (ROOT / "bpmn" / "complaint_handling.bpmn").read_text(encoding="utf-8")
     assert text.count('serviceTaskOperator id="notify_customer"') == 3
+    refund_text = (ROOT / "bpmn" / "refund_approval.bpmn").read_text(encoding="utf-8")
+    assert refund_text.count('serviceTaskOperator id="notify_customer"') == 3  # rejected, failed, given up
     assert duplicate_ids(parse_xml_safely(text, filename="c.bpmn"), "c.bpmn") == []
     clash = text.replace('id="gw_qa_join"', 'id="archive_case"').replace('"gw_qa_join"', '"archive_case"')
     [problem] = duplicate_ids(parse_xml_safely(clash, filename="c.bpmn"), "c.bpmn")
