@@ -200,8 +200,9 @@ def _put(draft: StudioDraft, path: str, text: str, *, actor: str, now: datetime)
 
 
 def _touch(draft: StudioDraft, actor: str, now: datetime) -> None:
-    if draft.status != DraftStatus.DRAFT.value:  # a changed draft needs a fresh review
+    if draft.status != DraftStatus.DRAFT.value:  # a changed draft needs a fresh review (asked for again)
         draft.status, draft.approved_by, draft.approved_at = DraftStatus.DRAFT.value, None, None
+        draft.review_requested_by = draft.review_requested_at = None
     draft.updated_by, draft.updated_at = actor, now
     db.session.flush()
 

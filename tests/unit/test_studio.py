@@ -119,6 +119,8 @@ def test_an_edit_after_approval_withdraws_it(draft, clock) -> None:  # type: ign
     studio.approve(draft.id, actor="wang", now=clock.now())
     _edit(draft, 'name="Review twice"', 'name="Check"', actor="wang")
     assert (draft.status, draft.approved_by) == ("draft", None)
+    assert (draft.review_requested_by, draft.review_requested_at) == (None, None), \
+        "the draft page said 'Review asked by li.' on a draft back in editing"
     studio.request_review(draft.id, actor="wang", now=clock.now())
     with pytest.raises(FourEyesViolation):
         studio.approve(draft.id, actor="wang", now=clock.now())
