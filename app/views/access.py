@@ -5,7 +5,7 @@ from functools import wraps
 from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Response, request
+from flask import Response, request, session
 from flask_login import current_user
 
 from app.errors import PermissionDenied
@@ -59,6 +59,16 @@ def add_security_headers(response: Response, policy: str) -> Response:
     return response
 
 
+# Session keys of a signed-in staff member (Flask-Login) and customer (customer_access.SESSION_KEY).
+SIGNED_IN_KEYS = ("_user_id", "customer_id")
+
+
 def default_security_headers(response: Response) -> Response:
-    """Add the security headers a response lacks (the app-wide after-request hook)."""
+    """Add the security headers a response lacks (the app-wide after-request hook).
+
+    A page shown to someone signed in is not stored by the browser or a proxy (no-store), so the
+    back button or a shared computer does not show it again after signing out.
+    """
+    if response.mimetype == "text/html" and any(key in session for key in SIGNED_IN_KEYS):
+        response.headers.setdefault("Cache-Control", "no-store")
     return add_security_headers(response, STAFF_CSP)

@@ -16,7 +16,7 @@ from app.models.customer import Customer
 from app.views.access import add_security_headers
 from app.services import customers
 
-SESSION_KEY = "customer_id"
+SESSION_KEY = "customer_id"  # access.SIGNED_IN_KEYS names it too
 CACHE_KEY = "kesu.customer"
 F = TypeVar("F", bound=Callable[..., Any])
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

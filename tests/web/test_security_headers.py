@@ -43,3 +43,13 @@ def test_studio_and_audit_pages_take_the_staff_policy_with_its_form_action(clien
     response = client.get(path)
     assert response.status_code == 200
     assert response.headers["Content-Security-Policy"] == STAFF_CSP and "form-action 'self'" in STAFF_CSP
+
+
+def test_pages_of_someone_signed_in_are_not_stored(client, clock) -> None:
+    assert "Cache-Control" not in client.get("/login").headers  # nobody signed in: the browser may keep it
+    add_analysts(clock.now())
+    sign_in(client, "zhuguan")
+    assert client.get("/tasks").headers["Cache-Control"] == "no-store"
+    css = client.get("/static/kesu.css")
+    css.close()
+    assert css.headers.get("Cache-Control") != "no-store"  # files are not pages
