@@ -6,8 +6,9 @@ asynchronous service settlement, a retry) is re-applied as the command that prod
 it, on a freshly loaded snapshot, with the clock at the event's time and synchronous
 service answers read from the log (never called). The events the command emits must
 equal the recorded ones that follow, one by one; admin events (cancel, suspend, resume)
-are taken as recorded. At the end the task tree and data are compared with the stored
-snapshot. SpiffWorkflow gives tasks random ids, so recorded and replayed ids are paired
+are taken as recorded. An ``instance.migrated`` event moves the replayed instance to the version
+it names, as the studio's migration did (unchanged timers keep their due time). At the end the
+task tree and data are compared with the stored snapshot. SpiffWorkflow gives tasks random ids, so recorded and replayed ids are paired
 as they first appear and must stay paired.
 """
 from __future__ import annotations
@@ -21,7 +22,8 @@ from SpiffWorkflow.util.task import TaskState
 
 from workflows.definitions import SpecBundle
 from workflows.engine import CommandContext, EngineError, Event, Execution
-from workflows.persistence import canonical_json, to_jsonable
+from workflows.migration import MigrationRefused, migrate
+from workflows.persistence import canonical_json, dump_workflow, to_jsonable
 from workflows.services import Operator, OperatorRegistry, ServiceCall, ServiceError
 
 ADMIN_EVENTS = {"instance.cancelled", "instance.suspended", "instance.resumed"}
@@ -113,6 +115,7 @@ class _Replayer:
     events: list[RecordedEvent]
     instance_id: int | None
     options: dict[str, Any]
+    bundles: Callable[[str], SpecBundle] | None = None  # a version's specs by content hash (migrations)
     ids: dict[str, str] = field(default_factory=dict)  # recorded task id -> replayed task id
     status: str = "running"
     snapshot: str | None = None
@@ -126,13 +129,25 @@ class _Replayer:
         first = self.events[0] if self.events else None
         if first is None or first.event_type != "instance.started":
             raise Difference(first.seq if first else None, "the history does not begin with instance.started")
-        pinned = first.payload.get("version_hash")
-        if pinned != self.bundle.content_hash:
-            raise Difference(first.seq, f"the instance was started on version {pinned}, replaying on "
-                                        f"{self.bundle.content_hash}")
+        pinned, current = first.payload.get("version_hash"), self.bundle.content_hash
+        migrations = [e for e in self.events if e.event_type == "instance.migrated"]
+        if pinned != current and migrations and self.bundles is not None:
+            if migrations[-1].payload.get("content_hash") != current:
+                raise Difference(migrations[-1].seq, f"the last migration moved the instance to version "
+                                                     f"{migrations[-1].payload.get('content_hash')}, but it is "
+                                                     f"pinned to {current}")
+            self.bundle = self._bundle(first, str(pinned))
+        elif pinned != current:
+            raise Difference(first.seq, f"the instance was started on version {pinned}, replaying on {current}")
         while self.position < len(self.events):
             self._step(self.events[self.position])
         return self.snapshot
+
+    def _bundle(self, event: RecordedEvent, content_hash: str) -> SpecBundle:
+        try:
+            return self.bundles(content_hash)  # type: ignore[misc]
+        except LookupError as error:
+            raise Difference(event.seq, f"version {content_hash} is not deployed: {error}") from None
 
     def _context(self, event: RecordedEvent) -> CommandContext:
         remaining = {name: answers[self.consumed.get(name, 0):] for name, answers in self.recorded.items()}
@@ -151,6 +166,9 @@ class _Replayer:
             self.status = str(event.payload.get("to", self.status))
             self.position += 1
             return
+        if event.event_type == "instance.migrated":
+            self._migrate(event)
+            return
         command = self._command_for(event)
         context = self._context(event)
         if event.event_type == "instance.started":
@@ -161,6 +179,25 @@ class _Replayer:
                 raise Difference(event.seq, f"{event.label()} came before the instance had any state")
             execution = Execution.load(self.bundle, self.process_id, self.snapshot, context, **self.options)
             self._guard(event, lambda: command(execution))
+        self._settle(event, execution, context)
+
+    def _migrate(self, event: RecordedEvent) -> None:
+        """Move the replayed instance to the recorded version, then run what that made ready."""
+        if self.snapshot is None or self.bundles is None:
+            raise Difference(event.seq, f"{event.label()} cannot be replayed here")
+        target = self._bundle(event, str(event.payload.get("content_hash")))
+        try:
+            moved = migrate(self.snapshot, self.bundle, target, self.process_id)
+        except MigrationRefused as refused:
+            raise Difference(event.seq, f"replay could not migrate the instance: {refused}") from None
+        context = self._context(event)
+        self.bundle = target
+        execution = Execution.load(target, self.process_id, dump_workflow(moved), context, **self.options)
+        execution.emit(Event("instance.migrated", dict(event.payload), actor=event.actor))
+        self._guard(event, execution.fire_timers)
+        self._settle(event, execution, context)
+
+    def _settle(self, event: RecordedEvent, execution: Execution, context: CommandContext) -> None:
         if execution.status != self.status and execution.status in FINAL_STATUSES:
             payload = {"message": execution.error_message} if execution.error_message else {}
             execution.events.append(Event(f"instance.{execution.status}", payload))
@@ -277,11 +314,16 @@ def compare_final(replayed: Execution, stored: Execution) -> str | None:
 
 
 def replay(bundle: SpecBundle, process_id: str, events: list[RecordedEvent], *, instance_id: int | None,
-           stored_state: str | None, environment: Any, max_tasks: int = 900) -> ReplayReport:
-    """Re-execute an instance from its recorded inputs and compare events and final state."""
+           stored_state: str | None, environment: Any, max_tasks: int = 900,
+           bundles: Callable[[str], SpecBundle] | None = None) -> ReplayReport:
+    """Re-execute an instance from its recorded inputs and compare events and final state.
+
+    ``bundle`` is the version the instance is pinned to now; ``bundles`` finds the versions an
+    instance that was migrated ran on before (by content hash; LookupError when none has it).
+    """
     options = {"operators": replay_operators(events), "environment": environment, "max_tasks": max_tasks,
                "recorded_services": recorded_answers(events)}
-    replayer = _Replayer(bundle, process_id, events, instance_id, options)
+    replayer = _Replayer(bundle, process_id, events, instance_id, options, bundles=bundles)
     try:
         snapshot = replayer.run()
     except Difference as diff:

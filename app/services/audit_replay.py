@@ -4,9 +4,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ProcessEvent
+from app.models import ProcessDefinition, ProcessEvent
 from app.runtime import get_runtime
 from app.services import audit_personal, definitions, processes
+from workflows.definitions import SpecBundle
 from workflows.replay import RecordedEvent, ReplayReport, parse_payload, replay
 
 
@@ -25,4 +26,13 @@ def replay_instance(instance_id: int) -> ReplayReport:
     runtime = get_runtime()
     return replay(definitions.bundle_for_id(instance.definition_id), instance.process_id,
                   recorded_events(instance_id), instance_id=instance.id, stored_state=instance.state,
-                  environment=runtime.environment, max_tasks=runtime.max_tasks)
+                  environment=runtime.environment, max_tasks=runtime.max_tasks, bundles=bundle_by_hash)
+
+
+def bundle_by_hash(content_hash: str) -> SpecBundle:
+    """The parsed specs of the deployed version with this content (a migrated instance ran on several)."""
+    definition = db.session.execute(select(ProcessDefinition)
+                                    .where(ProcessDefinition.content_hash == content_hash)).scalar_one_or_none()
+    if definition is None:
+        raise LookupError(f"no deployed version has content {content_hash}")
+    return definitions.bundle_for(definition)

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import HumanTask, ProcessEvent, ProcessInstance
+from app.models import HumanTask, ProcessDefinition, ProcessEvent, ProcessInstance
 from app.services import definitions, processes, studio_migration
 from app.services.audit import instance_stream
 from tests.support.language import EN
@@ -115,3 +115,23 @@ def test_the_migration_page_lists_and_moves_chosen_instances(app, client, waitin
     finally:
         app.config["WTF_CSRF_ENABLED"] = True
     assert client.get("/studio/versions/99/migration").status_code == 404
+
+
+def test_a_migrated_instance_replays_identically_and_a_silent_repin_does_not(waiting, clock) -> None:  # type: ignore[no-untyped-def]
+    """Replay (the auditor's button, `flask audit replay`) said DIFFERENT at step 1 for every migrated
+    instance: it replayed the whole history on the version the instance is pinned to now."""
+    from app.services.audit_replay import replay_instance
+    version = _deploy(NOTED, clock)
+    [listed] = studio_migration.candidates(version)
+    studio_migration.migrate_instances(version, {waiting.id: listed["row_version"]}, actor="li", now=clock.now())
+    assert replay_instance(waiting.id).describe().startswith("identical:")
+    task = db.session.execute(select(HumanTask).where(HumanTask.instance_id == waiting.id)).scalar_one()
+    processes.complete_task(task.task_id, {"approved": True}, actor="zhuguan", now=clock.now())
+    report = replay_instance(waiting.id)
+    assert report.identical, report.describe()
+    other = processes.start_instance("leave_request", {"days": 2}, actor="t", now=clock.now())
+    assert db.session.get(ProcessInstance, other.id).definition.version == version
+    v1 = db.session.execute(select(ProcessDefinition).where(ProcessDefinition.version == 1)).scalar_one()
+    db.session.get(ProcessInstance, other.id).definition_id = v1.id  # re-pinned in the database, no event
+    report = replay_instance(other.id)
+    assert not report.identical and "the instance was started on version" in report.describe()
