@@ -1,7 +1,7 @@
 """Analyst studio use-cases: drafts from versions or imports, save, review, approve, deploy.
 
 Every step is an audit event on the system chain. The four-eyes rule lives here: whoever wrote
-or last changed a draft cannot approve it.
+or changed a draft (read from those events), or asked for its review, cannot approve it.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.errors import Conflict, DefinitionInvalid, FourEyesViolation, NotFound, ValidationFailed
 from app.extensions import db
-from app.models import ProcessDefinition
+from app.models import ProcessDefinition, ProcessEvent
 from app.models.studio import DRAFT_TRANSITIONS, DraftStatus, StudioDraft, StudioDraftFile
 from app.services import audit, definitions
 from app.services.studio_files import check_content, check_path, decode_upload, import_path, validate
@@ -123,13 +123,24 @@ def approve(draft_id: int, *, actor: str, now: datetime) -> StudioDraft:
     """Approve a draft in review; its author and last editor may not (four-eyes rule)."""
     draft = get_draft(draft_id)
     _require(draft, "approve")
-    if actor in (draft.author, draft.updated_by, draft.review_requested_by):
+    if actor in (draft.author, draft.updated_by, draft.review_requested_by) or actor in _editors(draft):
         raise FourEyesViolation(_("you wrote or changed this draft, so you cannot approve it: another analyst "
                                   "must review and approve it (four-eyes rule)"))
     _require_valid(draft, _l("approving"))
     draft.status, draft.approved_by, draft.approved_at = DraftStatus.APPROVED.value, actor, now
     _record("studio.approved", draft, actor, now)
     return draft
+
+
+EDIT_EVENTS = ("studio.draft_created", "studio.file_saved", "studio.file_imported", "studio.file_deleted")
+
+
+def _editors(draft: StudioDraft) -> set[str]:
+    """Everyone who created or changed the draft's files, from its events on the system chain."""
+    rows = db.session.execute(select(ProcessEvent.actor, ProcessEvent.payload).where(
+        ProcessEvent.stream == audit.SYSTEM_STREAM, ProcessEvent.event_type.in_(EDIT_EVENTS),
+        ProcessEvent.payload.contains(f'"draft_id":{draft.id},'))).all()
+    return {actor for actor, payload in rows if actor and json.loads(payload).get("draft_id") == draft.id}
 
 
 def deploy(draft_id: int, *, actor: str, now: datetime) -> ProcessDefinition:

@@ -126,6 +126,20 @@ def test_an_edit_after_approval_withdraws_it(draft, clock) -> None:  # type: ign
         studio.approve(draft.id, actor="wang", now=clock.now())
 
 
+def test_no_one_who_changed_the_draft_approves_it_even_when_someone_edited_after_them(draft, clock) -> None:  # type: ignore[no-untyped-def]
+    """Only the author, last editor and requester were refused: wang's change, followed by any edit of li's,
+    could be approved by wang himself, so nobody but its writer had ever reviewed it."""
+    _edit(draft, 'name="Review"', 'name="Review by wang"', actor="wang")
+    _edit(draft, 'name="Review by wang"', 'name="Review twice"')
+    studio.request_review(draft.id, actor="li", now=clock.now())
+    with pytest.raises(FourEyesViolation, match="you wrote or changed this draft"):
+        studio.approve(draft.id, actor="wang", now=clock.now())
+    other = studio.create_draft("other draft", base_version=None, actor="zhuguan", now=clock.now())
+    assert other.id != draft.id
+    studio.approve(draft.id, actor="zhuguan", now=clock.now())  # what zhuguan wrote elsewhere does not count
+    assert draft.status == "approved"
+
+
 def test_a_draft_that_runs_like_its_base_version_is_refused_at_review_and_deploy(draft, clock) -> None:  # type: ignore[no-untyped-def]
     # Add a task and delete it again in the modeler: the bytes differ, the model does not.
     text = studio.file_content(draft, BPMN)
