@@ -336,6 +336,10 @@ class Execution:
         last = self.workflow.last_task
         return last.data if last is not None else {}
 
+    def task_data(self, task_id: str) -> dict[str, Any]:
+        """Return the data a task of this instance sees (a user task's form is filled from it)."""
+        return self._task(task_id).data
+
     def task_state(self, task_id: str) -> str | None:
         """Return the reported state name of a task of this instance (None if unknown)."""
         try:

@@ -1,4 +1,5 @@
-"""The refund a task's form may ask for: within what the payment can still give back, in whole fen.
+"""The refund a task's form may ask for: within what the payment can still give back, in whole fen;
+and "paid by hand" only for a refund the gateway definitely failed.
 
 One check for both ways a task is completed: the task page (app/views/tasks.py) and the staff API
 (task_work.complete).
@@ -10,11 +11,35 @@ from typing import Any
 
 from app.errors import ValidationFailed
 from app.extensions import db
-from app.models import HumanTask, Payment, ProcessInstance
+from app.models import HumanTask, Payment, ProcessInstance, Refund
+from app.payments.states import RefundState
 from app.services import staff_forms
 
 
 def check_refund_limit(task: HumanTask, data: dict[str, Any], *, now: datetime) -> None:
+    """Refuse (422, on the form) what the task's refund choices may not ask for (see the two checks)."""
+    if data.get("failed_refund_action") == "mark_paid":
+        _check_mark_paid(task, now=now)
+    _check_amount(task, data, now=now)
+
+
+def _check_mark_paid(task: HumanTask, *, now: datetime) -> None:
+    """Paid by hand only once the gateway definitely failed the refund: one still in flight (no answer
+    within 24 h) may yet be paid by the gateway, and paying it by hand too would pay it twice."""
+    from app.services.processes import load_execution
+    instance = db.session.get(ProcessInstance, task.instance_id)
+    if instance is None or instance.state is None:
+        return
+    refund_info = load_execution(instance, now=now).task_data(task.task_id).get("refund")  # the call activity's
+    refund_id = refund_info.get("refund_id") if isinstance(refund_info, dict) else None
+    refund = db.session.get(Refund, refund_id) if isinstance(refund_id, int) else None
+    if refund is not None and refund.state != RefundState.FAILED.value:
+        raise ValidationFailed(staff_forms.CORRECT_THE_FIELDS, fields={
+            "failed_refund_action": f"退款 #{refund.id} 状态为 {refund.state}，尚未确定失败，请先重新查询 / refund "
+                                    f"#{refund.id} is {refund.state}, not failed: query the gateway again first"})
+
+
+def _check_amount(task: HumanTask, data: dict[str, Any], *, now: datetime) -> None:
     """Refuse (422, on the form) a refund above the refundable amount or in fractions of a cent.
 
     refund_approval.bpmn makes the first check (refundable = amount_paid - already_refunded) only after

@@ -35,6 +35,7 @@ SERVICE_EXAMPLES: dict[str, dict[str, Any]] = {
     "sample_for_qa": {"sampled": False, "bucket": 3},
     "archive_case": {"knowledge_case_id": 1},
     "pay_refund": {"refund_id": 1, "state": "succeeded"},
+    "mark_refund_paid": {"refund_id": 1, "state": "paid_manually"},
 }
 START_EXAMPLES: dict[str, Any] = {
     "complaint_id": "C-1001", "order_ref": "O-1001", "payment_id": 1, "amount_paid": 120.0,

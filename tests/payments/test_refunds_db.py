@@ -153,3 +153,57 @@ def test_the_development_sandbox_refunds_payments_kesu_recorded_but_never_opened
     finally:
         point_app_at(app, sandbox.url)
         server.stop()
+
+
+def _manual(clock, refund_id, reason="银行转账 TX-9"):  # type: ignore[no-untyped-def]
+    from app.services.payment_tasks import mark_refund_paid
+    from workflows.services import ServiceCall
+    return mark_refund_paid(ServiceCall("mark_refund_paid", {"failed_refund_id": refund_id, "reason": reason,
+                                                             "actor": "caiwu", "complaint_id": "C-7", "amount": 40.0},
+                                        1, "t", "k", clock.now()))
+
+
+def test_the_process_step_paid_by_hand_marks_the_refund_row(paid, clock) -> None:
+    from workflows.services import ServiceError
+    refund = _create(paid("alipay"), clock, key="manual")
+    refunds.move(refund, refunds.S.FAILED, actor="gateway", now=clock.now())
+    db.session.commit()
+    assert _manual(clock, refund.id) == {"refund_id": refund.id, "state": "paid_manually"}
+    db.session.commit()
+    assert refund.state == "paid_manually" and refund.payment.amount_refunded == Decimal("40.00")
+    with pytest.raises(ServiceError, match=f"refund {refund.id} cannot be marked paid by hand: .*already paid_manually"):
+        _manual(clock, refund.id)  # e.g. marked in the /refunds console meanwhile: an incident that says so
+
+
+def test_paid_by_hand_without_a_refund_row_is_recorded_in_the_audit_chain(db_session, clock) -> None:
+    assert _manual(clock, None) == {"refund_id": None, "state": "paid_manually"}
+    db.session.commit()
+    event = db.session.execute(select(ProcessEvent).where(ProcessEvent.event_type == "refund.paid_manually")
+                               ).scalars().all()[-1]
+    assert event.actor == "caiwu" and "C-7" in event.payload and "银行转账 TX-9" in event.payload
+
+
+def test_paid_by_hand_is_refused_on_the_form_while_the_refund_may_still_be_paid(driver, paid, clock) -> None:
+    from app.errors import ValidationFailed
+    from app.services.refund_limits import check_refund_limit
+    refund = _create(paid("alipay"), clock, key="in-flight")
+    refunds.move(refund, refunds.S.UNKNOWN, actor="gateway", now=clock.now())
+    db.session.commit()
+    refund_id = refund.id
+    driver.payments._ids = iter([refund_id])  # the process's payment step answers with this refund
+    instance_id = driver.start()
+    driver.complete(instance_id, "handle", {"outcome": "refund", "reply": "为您退款", "refund_amount": 40.0,
+                                            "refund_reason": "杯子有裂纹"}, actor="xiaowang")
+    driver.complete(instance_id, "approve_refund", {"approval_decision": "approve"}, actor="zhuguan")
+    driver.run_jobs()
+    driver.advance(hours=24, seconds=1)  # no answer in 24 h: finance
+    finance = driver.task(instance_id, "resolve_failed")
+    choice = {"failed_refund_action": "mark_paid", "failed_refund_note": "银行转账 TX-1"}
+    with pytest.raises(ValidationFailed) as refused:
+        check_refund_limit(finance, choice, now=clock.now())
+    assert refused.value.fields["failed_refund_action"].endswith(f"refund #{refund_id} is unknown, not failed: "
+                                                                  "query the gateway again first")
+    refunds.move(refunds.get_refund(refund_id), refunds.S.FAILED, actor="gateway", now=clock.now())
+    db.session.commit()
+    check_refund_limit(finance, choice, now=clock.now())  # definitely failed: finance may pay it by hand
+    check_refund_limit(finance, {"failed_refund_action": "query_again"}, now=clock.now())

@@ -60,11 +60,18 @@ class FakePayments:
     calls: list[ServiceCall] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(501))
 
+    marked_paid: list[ServiceCall] = field(default_factory=list)
+
     def __call__(self, call: ServiceCall) -> dict[str, Any]:
         self.calls.append(call)
         if self.answer == "refuse":
             raise ServiceError("the gateway refused the refund: trade closed", code="refund_rejected")
         return {"refund_id": next(self._ids), "state": self.answer}
+
+    def mark_paid(self, call: ServiceCall) -> dict[str, Any]:
+        """`mark_refund_paid` by its contract (the refunds made here have no rows to mark)."""
+        self.marked_paid.append(call)
+        return {"refund_id": call.params["failed_refund_id"], "state": "paid_manually"}
 
 
 class ProcessDriver:
@@ -74,9 +81,10 @@ class ProcessDriver:
         self.app, self.clock = app, clock
         self.classifier, self.payments = FakeClassifier(), FakePayments()
         operators = app.extensions["kesu.runtime"].operators
-        self._saved = {name: operators._operators.get(name) for name in ("classify", "pay_refund")}
+        self._saved = {name: operators._operators.get(name) for name in ("classify", "pay_refund", "mark_refund_paid")}
         operators.register("classify", self.classifier)
         operators.register("pay_refund", self.payments, asynchronous=True, retries=0)
+        operators.register("mark_refund_paid", self.payments.mark_paid)
         files = definitions.read_seed_files(str(ROOT / "bpmn"), str(ROOT / "rules"))
         definitions.deploy(files, actor="tester", now=clock.now())
 

@@ -35,7 +35,7 @@ STEPS = {"refund_requested", "check_refund", "decide_level", "approve_refund", "
          "note_refusal", "wait_result", "confirmation_timeout", "resolve_failed", "record_succeeded",
          "record_rejected", "record_paid_manually", "record_cancelled", "refund", "refund_invalid",
          "notify_resolution", "handle", "notify_refund_rejected", "notify_refund_failed", "notify_refund_cancelled",
-         "prepare_resend"}
+         "prepare_resend", "record_manual_refund"}
 
 
 def _steps(driver: ProcessDriver, instance_id: int, after: str = "task.completed:handle") -> list[str]:
@@ -157,9 +157,13 @@ def test_a_failed_payment_goes_to_finance_who_marks_it_paid(driver: ProcessDrive
                                                     "failed_refund_note": "银行转账 TX-88"}, actor="caiwu")
     assert [t.name for t in driver.open_tasks(instance_id)] == ["confirm_resolution"]
     assert driver.data(instance_id)["refund_state"] == "paid_manually"
+    [marked] = driver.payments.marked_paid  # recorded on the refund, not only in the process
+    assert marked.params == {"failed_refund_id": 501, "reason": "银行转账 TX-88", "actor": "caiwu", "complaint_id": "C-1001",
+                             "amount": 80.0}
     assert _steps(driver, instance_id, "task.completed:pay") == [
         "message.delivered:wait_result", "task.completed:wait_result", "task.completed:notify_refund_failed",
-        "task.completed:resolve_failed", "task.completed:record_paid_manually", "task.completed:refund", "task.completed:notify_resolution"]
+        "task.completed:resolve_failed", "task.completed:record_paid_manually", "task.completed:record_manual_refund",
+        "task.completed:refund", "task.completed:notify_resolution"]
 
 
 def test_no_confirmation_in_24_hours_goes_to_finance_who_queries_again(driver: ProcessDriver) -> None:
