@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -53,6 +54,8 @@ def scheduler_command() -> None:
             # from outside any signal handler (APScheduler's shutdown takes the scheduler's locks).
             runner = threading.Thread(target=scheduler.start, name="kesu-scheduler", daemon=True)
             runner.start()
+            while not scheduler.running and runner.is_alive():  # a signal this early still stops it cleanly
+                time.sleep(0.01)
             while not stop.wait(1):
                 if not runner.is_alive():
                     raise click.ClickException("the scheduler loop ended unexpectedly")
