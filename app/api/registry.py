@@ -165,6 +165,12 @@ def parse_form(schema: dict[str, Any], max_bytes: int) -> dict[str, Any]:
     fields = form_errors(text_schema, body)
     if fields:
         raise ValidationFailed("the form fields are invalid; correct the fields listed", fields=fields)
+    unknown = sorted(set(request.files) - set(file_fields))
+    if unknown:  # a photo under another name would be dropped without a word
+        raise ValidationFailed("the form has file fields this endpoint does not take; send files as "
+                               + ", ".join(file_fields or ["(none)"]),
+                               fields={name: f"unknown file field; use {' or '.join(file_fields) or 'no files'}"
+                                       for name in unknown})
     for name in file_fields:
         body[name] = [upload.read() for upload in request.files.getlist(name) if upload.filename]
     return body

@@ -50,8 +50,10 @@ def adopt(customer: Customer, language: str | None) -> None:
 
 def refusal(problems: list[FormProblem]) -> ValidationFailed:
     """The 422 of a refused ``PATCH /customer/me`` body: the language's message lists the choices."""
-    return ValidationFailed(_choose_one(), fields={problem.path: _choose_one() if problem.path == "language"
-                                                   else problem.message for problem in problems})
+    fields = {problem.path: _choose_one() if problem.path == "language" else problem.message for problem in problems}
+    if set(fields) == {"language"}:
+        return ValidationFailed(_choose_one(), fields=fields)
+    return ValidationFailed(_("Correct the fields listed: only language can be changed."), fields=fields)
 
 
 def template_language(language: str | None, default: str) -> str:

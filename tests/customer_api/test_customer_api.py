@@ -322,3 +322,12 @@ def test_not_solved_reopens_the_complaint(client, driver, make_customer, token_o
     assert any(e["text"] == "您反馈问题仍未解决，我们已重新处理" for e in body["timeline"])
     assert list(_fields(client.post(f"{API}/complaints/{complaint['id']}/confirm",
                                     json={"satisfied": "yes"}, headers=header))) == ["satisfied"]
+
+
+def test_photos_under_another_field_name_are_refused_not_dropped(client, driver, make_customer, token_of,
+                                                                 upload_dir) -> None:
+    header = token_of(make_customer())
+    data = {**_body(), "photos": [(io.BytesIO(image_bytes("PNG")), "p0.png")]}
+    refused = client.post(f"{API}/complaints", data=data, headers=header, content_type="multipart/form-data")
+    assert _fields(refused) == {"photos": "unknown file field; use images"}
+    assert db.session.execute(select(func.count(Complaint.id))).scalar() == 0
