@@ -53,14 +53,14 @@ class FileDiff:
 
 
 def diff_files(old: Mapping[str, str], new: Mapping[str, str]) -> list[FileDiff]:
-    """Compare every file of two versions; files only on one side are added or removed whole."""
+    """Compare every file of two versions; a file on one side only lists its elements as added or removed."""
     result = []
     for path in sorted(set(old) | set(new)):
         kind = file_kind(path) or "other"
         if path not in new:
-            result.append(FileDiff(path, kind, "removed"))
+            result.append(_whole_file(path, kind, old[path], "removed"))
         elif path not in old:
-            result.append(FileDiff(path, kind, "added"))
+            result.append(_whole_file(path, kind, new[path], "added"))
         elif old[path] == new[path]:
             result.append(FileDiff(path, kind, "same"))
         else:
@@ -83,6 +83,21 @@ def same_model(old: Mapping[str, str], new: Mapping[str, str]) -> bool:
         if diff.status != "same":
             return False
     return True
+
+
+def _whole_file(path: str, kind: str, text: str, status: str) -> FileDiff:
+    """A file on one side only: every element (or form field) in it is added or removed with it."""
+    if kind == "form":
+        changes = _form_changes("{}", text) if status == "added" else _form_changes(text, "{}")
+        return FileDiff(path, kind, status, [c for c in changes if c.kind == status])
+    if kind not in ("bpmn", "dmn"):
+        return FileDiff(path, kind, status)
+    try:
+        elements = _elements(parse_xml_safely(text, filename=path), kind)
+    except DefinitionError as error:
+        return FileDiff(path, kind, status, problem=error.problems[0].message)
+    return FileDiff(path, kind, status, [ElementChange(i, status, e["type"], e.get("name") or "")
+                                         for i, e in sorted(elements.items())])
 
 
 def _changed_file(path: str, kind: str, old: str, new: str) -> FileDiff:

@@ -63,6 +63,24 @@ def test_files_only_on_one_side_and_forms(db_session) -> None:  # type: ignore[n
     assert status == {BPMN: "same", DMN: "removed", "bpmn/forms/handle.json": "changed"}
 
 
+def test_a_file_on_one_side_only_lists_its_elements() -> None:
+    """An added or removed file said only "added"/"removed": none of its rules, tasks or fields was listed
+    (so an imported decision table showed nothing to review, and the counts left it out)."""
+    old = engine_files()
+    new = {k: v for k, v in old.items() if k != DMN}
+    removed = next(f for f in diff_files(old, new) if f.path == DMN)
+    assert removed.status == "removed"
+    assert {c.element_id for c in removed.changes} >= {"r_big", "r_rest"}
+    assert {c.kind for c in removed.changes} == {"removed"}
+    added = {f.path: f for f in diff_files(new, old)}
+    assert added[DMN].status == "added" and "r_big" in {c.element_id for c in added[DMN].changes}
+    assert {c.kind for c in added[DMN].changes} == {"added"}
+    form = next(f for f in diff_files({}, {"bpmn/forms/handle.json": old["bpmn/forms/handle.json"]}))
+    assert form.status == "added" and "reply" in {c.element_id for c in form.changes}
+    bpmn = next(f for f in diff_files({}, {BPMN: old[BPMN]}))
+    assert {"handle", "refund", "f_auto"} <= {c.element_id for c in bpmn.changes}
+
+
 def test_a_deployed_version_against_a_draft_over_http(app, client, db_session, clock) -> None:  # type: ignore[no-untyped-def]
     add_analysts(clock.now())
     deploy_leave(clock.now())
