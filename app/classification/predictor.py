@@ -71,6 +71,8 @@ class Predictor:
         order = np.argsort(-category_proba, kind="stable")
         category, confidence = CATEGORY_CODES[order[0]], _round(category_proba[order[0]])
         reason = triage_reason(text, confidence, self.threshold)
+        if reason == "low_confidence" and customer == category and confidence >= self.threshold / 2:
+            reason = None  # two independent signals agree: the customer's choice confirms a near miss
         emotion_index = int(emotion_proba.argmax())
         return Prediction(
             category=category,

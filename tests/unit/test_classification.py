@@ -165,6 +165,15 @@ def test_confidence_below_the_threshold_routes_to_triage(trained: TrainingResult
     assert Predictor(trained.bundle, threshold=confidence + 0.01).predict(text).triage_reason == "low_confidence"
     assert not Predictor(trained.bundle, threshold=confidence).predict(text).needs_triage
     assert Predictor(trained.bundle, threshold=0.0).predict("   ").triage_reason == "empty_text"
+    # the customer chose the model's top category: their choice confirms a near miss, not a wild guess
+    near = Predictor(trained.bundle, threshold=confidence + 0.01)
+    top = near.predict(text).category
+    agreed = near.predict(text, chosen_category=top)
+    assert (agreed.needs_triage, agreed.triage_reason, agreed.disagrees_with_customer) == (False, None, False)
+    other = next(code for code, _ in near.predict(text).top3 if code != top)
+    assert near.predict(text, chosen_category=other).triage_reason == "low_confidence"
+    far = Predictor(trained.bundle, threshold=min(1.0, confidence * 2 + 0.01))  # below half the threshold
+    assert far.predict(text, chosen_category=top).triage_reason == "low_confidence"
     with pytest.raises(ValueError, match="between 0 and 1"):
         Predictor(trained.bundle, threshold=1.5)
 
