@@ -100,9 +100,10 @@ def new_form(draft_id: int, name: str, *, actor: str, now: datetime) -> str:
 
 
 def delete_file(draft_id: int, path: str, *, actor: str, now: datetime) -> None:
-    """Remove one file from a draft."""
+    """Remove one file from a draft (an edit: it withdraws any approval)."""
     draft = get_draft(draft_id)
     _require(draft, "edit")
+    file_content(draft, path)  # NotFound naming the files it has
     draft.files = [f for f in draft.files if f.path != path]
     _touch(draft, actor, now)
     _record("studio.file_deleted", draft, actor, now, path=path)

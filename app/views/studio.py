@@ -121,6 +121,16 @@ def new_form(draft_id: int) -> Response:
     return redirect(url_for("studio.edit_file", draft_id=draft_id, path=path))
 
 
+@bp.post("/drafts/<int:draft_id>/files/delete")
+@role_required("analyst")
+def delete_file(draft_id: int) -> Response:
+    """Remove one file (e.g. a diagram imported by mistake) from a draft."""
+    path, now = request.form.get("path", ""), get_runtime().clock.now()
+    run_command(lambda: studio.delete_file(draft_id, path, actor=_actor(), now=now))
+    flash(_("Removed %(path)s from the draft.", path=path))
+    return redirect(url_for("studio.show_draft", draft_id=draft_id))
+
+
 @bp.get("/catalog")
 @role_required("analyst")
 def catalog() -> Response:
