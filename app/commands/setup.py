@@ -4,7 +4,9 @@ The four steps are the individual commands (which stay): ``db upgrade heads``, `
 ``ml train --if-missing`` and ``demo load``. Run as four processes each paid the imports (~4 s);
 here they are paid once, and a step with nothing to do is a query or two:
 - the database is upgraded only when its current revisions are not the migration heads;
-- bpmn/ and rules/ are validated and deployed only when no version holds exactly that content;
+- bpmn/ and rules/ are validated and deployed only when no version holds exactly that content,
+  and never over a version the studio deployed (reviewed work is not replaced by a file change
+  without review; `flask bpmn deploy` does it on purpose);
 - the classifier is trained only when no active model loads;
 - the demo loaders add only what is missing (each is idempotent).
 """
@@ -17,11 +19,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
 from flask_migrate import upgrade
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.commands import bpmn, demo, ml
 from app.extensions import db
 from app.models import ProcessDefinition
+from app.models.studio import StudioDraft
 from app.services import definitions
 from workflows.definitions import content_hash
 
@@ -73,5 +76,13 @@ def _deploy_seed(ctx: click.Context, actor: str) -> None:
         ProcessDefinition.content_hash == content_hash(files))).scalar_one_or_none()
     if existing is not None:
         click.echo(f"definitions unchanged, already deployed as version {existing}")
+        return
+    newest = db.session.execute(select(func.max(ProcessDefinition.version))).scalar()
+    draft = db.session.execute(select(StudioDraft).where(StudioDraft.deployed_version == newest)
+                               .limit(1)).scalar_one_or_none() if newest is not None else None
+    if draft is not None:
+        click.echo(f"bpmn/ and rules/ changed, but the current version {newest} was deployed from the studio "
+                   f"(draft {draft.id}: {draft.name}); not deploying the files over reviewed work. Import them "
+                   f"into a studio draft for review, or deploy them on purpose: flask --app wsgi bpmn deploy")
         return
     ctx.invoke(bpmn.deploy_command, actor=actor, comment=None)
