@@ -17,6 +17,7 @@ from app.classification.taxonomy import is_category
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.models import ReplyTemplate
+from app.models.complaint import Complaint
 from app.models.knowledge import ARTICLE_LANGUAGES, ARTICLE_STATUSES, KbArticle, KnowledgeCase
 
 TEMPLATE_VARIABLES = ("customer_name", "order_ref", "amount")
@@ -220,6 +221,19 @@ def get_case(case_id: int) -> KnowledgeCase:
     if case is None:
         raise NotFound(f"there is no archived case {case_id}")
     return case
+
+
+def case_rating(case: KnowledgeCase) -> tuple[bool | None, int | None]:
+    """How the customer judged the case's complaint: (solved?, 1-5 rating), each None if not given.
+
+    Read from the complaint at show time: the rating is recorded after the archive step.
+    """
+    reference = case.complaint_id
+    if not (reference.startswith("C-") and reference[2:].isdigit()):
+        return None, None
+    row = db.session.execute(select(Complaint.satisfied, Complaint.csat).where(
+        Complaint.id == int(reference[2:]))).first()
+    return (row.satisfied, row.csat) if row is not None else (None, None)
 
 
 def form_values(obj: Any, names: tuple[str, ...]) -> dict[str, str]:

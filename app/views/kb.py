@@ -177,7 +177,9 @@ def cases() -> tuple[str, int]:
 @bp.get("/cases/<int:case_id>")
 @role_required(*STAFF)
 def show_case(case_id: int) -> tuple[str, int]:
-    return _render("kb/case.html", case=knowledge.get_case(case_id))
+    case = knowledge.get_case(case_id)
+    satisfied, rating = knowledge.case_rating(case)
+    return _render("kb/case.html", case=case, satisfied=satisfied, rating=rating)
 
 
 @bp.get("/suggest/task/<task_id>")

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from app.extensions import db
+from app.models.knowledge import KnowledgeCase
 from app.services import kb_suggestions, knowledge
 from app.services.kb_search import search, terms
 
@@ -140,6 +143,12 @@ def test_an_archived_case_says_what_was_paid_for_the_complaint(seeder: Any, cloc
     assert archived(complaint.reference, "reply") == "reply · 退款 refunded ¥1299.00"
     assert archived(other.reference, "reply") == "reply"
     db.session.commit()
+    case = knowledge.get_case(db.session.execute(select(KnowledgeCase.id).where(
+        KnowledgeCase.complaint_id == complaint.reference)).scalar_one())
+    assert knowledge.case_rating(case) == (True, 4)  # read from the complaint: recorded after archiving
+    other_case = knowledge.get_case(db.session.execute(select(KnowledgeCase.id).where(
+        KnowledgeCase.complaint_id == other.reference)).scalar_one())
+    assert knowledge.case_rating(other_case) == (None, None)
     assert _ids(search("1299", kinds=("case",)), "case")
 
 
