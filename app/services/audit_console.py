@@ -25,7 +25,8 @@ from workflows.persistence import canonical_json
 INSTANCE_STATUS_LABELS = {"running": _l("running"), "waiting": _l("waiting"), "completed": _l("completed"),
                           "error": _l("error"), "cancelled": _l("cancelled"), "suspended": _l("suspended")}
 
-PAGE_SIZE = 200
+PAGE_SIZE = 200  # instances a search page lists (it says when more match)
+EXPORT_LIMIT = 5000  # instances one export holds, each with its history; more is refused (narrow the dates)
 PERSONAL_KEYS = {"customer_name", "name", "phone", "mobile", "email", "address", "contact", "id_card"}
 MASK = "***"
 CSV_COLUMNS = ("seq", "occurred_at", "event_type", "task_name", "actor", "payload", "hash")
@@ -120,10 +121,10 @@ def _started_with(query: Select[Any], name: str, value: str) -> Select[Any]:
     return query.where(ProcessInstance.id.in_(started))
 
 
-def search(filters: AuditFilter) -> list[ProcessInstance]:
-    """Instances matching the filters, newest first."""
+def search(filters: AuditFilter, *, limit: int = PAGE_SIZE) -> list[ProcessInstance]:
+    """Instances matching the filters, newest first: at most ``limit`` + 1 (one more says there are more)."""
     query = (select(ProcessInstance).join(ProcessDefinition)
-             .order_by(ProcessInstance.created_at.desc(), ProcessInstance.id.desc()).limit(PAGE_SIZE))
+             .order_by(ProcessInstance.created_at.desc(), ProcessInstance.id.desc()).limit(limit + 1))
     if filters.key:
         query = query.where(ProcessInstance.business_key == filters.key)
     if filters.order:

@@ -51,9 +51,11 @@ def _download(records: list[dict[str, Any]], fmt: str, name: str) -> Response:
 def index() -> str:
     """Search instances by complaint, order, customer, status, version and dates."""
     filters = audit_console.AuditFilter.from_args(request.args)
-    searched = bool(filters.query_args())
+    found = audit_console.search(filters) if filters.query_args() else None
+    more = found is not None and len(found) > audit_console.PAGE_SIZE
     return render_template("audit/index.html", filters=filters, statuses=[s.value for s in InstanceStatus],
-                           instances=audit_console.search(filters) if searched else None)
+                           instances=found[:audit_console.PAGE_SIZE] if found is not None else None, more=more,
+                           page_size=audit_console.PAGE_SIZE, export_limit=audit_console.EXPORT_LIMIT)
 
 
 @bp.get("/export.<fmt>")
@@ -61,7 +63,11 @@ def index() -> str:
 def export_search(fmt: str) -> Response:
     """Export every instance of a search, with its history and verification."""
     filters = audit_console.AuditFilter.from_args(request.args)
-    records = [audit_console.instance_record(i.id, unmasked=_unmasked()) for i in audit_console.search(filters)]
+    found = audit_console.search(filters, limit=audit_console.EXPORT_LIMIT)
+    if len(found) > audit_console.EXPORT_LIMIT:
+        raise ValidationFailed(_("More than %(limit)d instances match; narrow the search (e.g. by dates) and "
+                                 "export each part", limit=audit_console.EXPORT_LIMIT))
+    records = [audit_console.instance_record(i.id, unmasked=_unmasked()) for i in found]
     return _download(records, fmt, "kesu-audit-search")
 
 

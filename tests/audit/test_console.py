@@ -97,3 +97,20 @@ def test_exports_carry_history_and_verification(client, complaint) -> None:
     assert len(rows) == len(record["events"]) and rows[0]["verification"].startswith("intact: ")
     assert client.get(f"/audit/instances/{complaint}/export.xml").status_code == 422
 
+
+
+def test_a_search_with_more_matches_than_a_page_says_so_and_a_too_big_export_is_refused(
+        client, complaint, driver, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from app.services import audit_console
+    for n in (2, 3):
+        driver.start(complaint_id=f"C-100{n}")
+    monkeypatch.setattr(audit_console, "PAGE_SIZE", 2)
+    _sign_in(client, "shenji")
+    page = client.get("/audit?status=waiting", headers=EN).get_data(as_text=True)
+    assert 'id="search-truncated"' in page and "More than 2 instances match: the newest 2 are listed" in page
+    assert page.count('href="/audit/instances/') == 2
+    assert 'id="search-truncated"' not in client.get("/audit?key=C-1001", headers=EN).get_data(as_text=True)
+    monkeypatch.setattr(audit_console, "EXPORT_LIMIT", 2)
+    refused = client.get("/audit/export.json?status=waiting", headers=EN)
+    assert refused.status_code == 422 and "More than 2 instances match; narrow the search" in refused.get_data(as_text=True)
+    assert client.get("/audit/export.json?key=C-1001", headers=EN).status_code == 200
