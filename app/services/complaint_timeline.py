@@ -20,6 +20,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import HumanTask, ProcessEvent, ProcessInstance, Refund, User
 from app.models.complaint import Complaint
+from app.services.refunds import retry_source_key
 
 SUBMITTED_KEPT = ("request_info",)   # besides the staff tasks: the customer's answer, even if repeated word for word
 ROLE_WORDS = {"handle": _l("Agent"), "expert_review": _l("Expert"), "supervisor_review": _l("Supervisor")}
@@ -41,6 +42,7 @@ READY_TEXT = {
 REFUND_STATES = {"requested": _l("processing"), "approved": _l("approved"), "submitted": _l("refunding"),
                  "succeeded": _l("received"), "failed": _l("failed; finance is handling it"),
                  "unknown": _l("being confirmed"), "reconciled": _l("received"), "paid_manually": _l("received")}
+SENT_AGAIN = _l("did not go through; sent again as a new refund")
 # What the refund process told the customer (its notify_customer steps), as the timeline says it.
 REFUND_NOTICES = {
     "refund_rejected": _l("The shop did not approve the refund of ¥%(amount)s"),
@@ -170,7 +172,7 @@ def progress(complaint: Complaint) -> Progress:
     answered = any(e.event_type == "task.completed" and e.task_name in ROLE_WORDS for e in events)
     return Progress(status=_status(complaint), timeline=entries,
                     reply_by=None if answered else _reply_by(complaint, values),   # promised, not yet kept
-                    refunds=[_refund(r) for r in _refunds(complaint)], compensation=_compensation(values))
+                    refunds=_refund_list(_refunds(complaint)), compensation=_compensation(values))
 
 
 def _sentences(described: str | list[str] | None) -> list[str]:
@@ -230,9 +232,18 @@ def _state_label(state: str) -> str:
     return str(REFUND_STATES.get(state, state))
 
 
-def _refund(refund: Refund) -> dict[str, Any]:
+def _refund_list(refunds: list[Refund]) -> list[dict[str, Any]]:
+    """The complaint's refunds; a failed one that finance sent again says so (its new attempt follows it)."""
+    def sent_again(failed: Refund) -> bool:
+        prefix = retry_source_key(failed)
+        return any(other.source_key.startswith(prefix) for other in refunds if other.id != failed.id)
+    return [_refund(r, SENT_AGAIN if r.state == "failed" and sent_again(r) else None) for r in refunds]
+
+
+def _refund(refund: Refund, label: Any = None) -> dict[str, Any]:
     return {"amount": _money(refund.amount), "currency": refund.currency, "state": refund.state,
-            "state_label": _state_label(refund.state), "created_at": refund.created_at}
+            "state_label": str(label) if label is not None else _state_label(refund.state),
+            "created_at": refund.created_at}
 
 
 def _latest_values(events: list[ProcessEvent]) -> dict[str, Any]:

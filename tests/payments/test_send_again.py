@@ -129,3 +129,13 @@ def test_finance_sends_a_refused_refund_again_and_it_is_paid_once(real_payments:
     told = db.session.execute(select(Notification.template).where(Notification.instance_id == instance_id)
                               .order_by(Notification.id)).scalars().all()
     assert told == ["refund_failed", "resolution"]
+
+
+def test_the_customers_refund_list_says_a_failed_refund_was_sent_again(paid, clock, sandbox) -> None:  # noqa: F811
+    from app.services.complaint_timeline import _refund_list
+    failed = _failed(paid, clock)
+    assert [r["state_label"] for r in _refund_list([failed])] == ["failed; finance is handling it"]
+    second = db.session.get(Refund, pay_refund(_call(clock, failed.payment_id, "svc:list", retry_of=failed.id,
+                                                     attempt=2))["refund_id"])
+    labels = [r["state_label"] for r in _refund_list([db.session.get(Refund, failed.id), second])]
+    assert labels == ["did not go through; sent again as a new refund", "received"]
