@@ -50,10 +50,21 @@ def verify_command(instance_id: int | None, anchor_file: str | None) -> None:
 @cli.command("anchor")
 @click.option("--folder", type=click.Path(file_okay=False), default=None,
               help="Where to write the anchor (default: AUDIT_ANCHOR_DIR or <instance>/anchors).")
-def anchor_command(folder: str | None) -> None:
-    """Write a signed file with every chain's head and the global head; keep it outside the database."""
+@click.option("--even-if-broken", is_flag=True,
+              help="Write the anchor although a chain does not verify (it then vouches for altered history).")
+def anchor_command(folder: str | None, even_if_broken: bool) -> None:
+    """Verify every chain, then write a signed file with every chain's head and the global head.
+
+    An anchor says "the log was like this at that time"; signing heads of a chain that no longer
+    verifies would vouch for the alteration, so a broken log is refused unless --even-if-broken.
+    """
+    report = verify_chains()
+    if not report.intact and not even_if_broken:
+        click.echo(f"no anchor written: the log does not verify ({report.describe()}); investigate first, "
+                   f"or pass --even-if-broken to anchor it as it is", err=True)
+        sys.exit(1)
     path = write_anchor(folder or anchor_folder(current_app.config), get_runtime().clock.now())
-    click.echo(f"anchor written: {path}")
+    click.echo(f"anchor written: {path}" + ("" if report.intact else " (over a log that does NOT verify)"))
 
 
 @cli.command("replay")

@@ -123,3 +123,14 @@ def test_on_postgresql_a_role_with_insert_and_select_cannot_change_events(app, i
                 db.session.execute(text(statement))
     assert db.session.execute(text("SELECT count(*) FROM process_event")).scalar() > 0
     db.session.execute(text("RESET ROLE"))
+
+
+def test_no_anchor_is_written_over_a_log_that_does_not_verify(app, cli_runner, instance, tmp_path) -> None:
+    total = len(_events(instance.id))
+    _cut_tail(app, instance, keep=total - 2)
+    refused = cli_runner.invoke(args=["audit", "anchor", "--folder", str(tmp_path)])
+    assert refused.exit_code == 1 and "no anchor written: the log does not verify (TAMPERED" in refused.output
+    assert list(tmp_path.iterdir()) == []
+    forced = cli_runner.invoke(args=["audit", "anchor", "--folder", str(tmp_path), "--even-if-broken"])
+    assert forced.exit_code == 0 and "(over a log that does NOT verify)" in forced.output
+    assert len(list(tmp_path.iterdir())) == 1
