@@ -14,22 +14,26 @@ from app.services.studio_files import ALWAYS_KNOWN_GROUPS
 _FINISHED = (InstanceStatus.COMPLETED.value, InstanceStatus.CANCELLED.value)
 
 
-def running_counts() -> dict[int, int]:
-    """Return {definition id: number of unfinished instances}."""
+def running_counts() -> dict[int, dict[str, int]]:
+    """Return {definition id: {process id: number of unfinished instances}}."""
     rows = db.session.execute(
-        select(ProcessInstance.definition_id, func.count())
-        .where(ProcessInstance.status.not_in(_FINISHED)).group_by(ProcessInstance.definition_id))
-    return {definition_id: count for definition_id, count in rows}
+        select(ProcessInstance.definition_id, ProcessInstance.process_id, func.count())
+        .where(ProcessInstance.status.not_in(_FINISHED))
+        .group_by(ProcessInstance.definition_id, ProcessInstance.process_id))
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for definition_id, process_id, count in rows:
+        counts[definition_id][process_id] = count
+    return counts
 
 
 def versions() -> list[dict[str, Any]]:
-    """Return every deployed version, newest first, with who, when and its running instances."""
+    """Return every deployed version, newest first, with who, when and its running instances (all, and per process)."""
     counts = running_counts()
     rows = db.session.execute(select(ProcessDefinition).order_by(ProcessDefinition.version.desc())).scalars()
     return [{"version": d.version, "id": d.id, "deployed_by": d.deployed_by, "approved_by": d.approved_by,
              "deployed_at": d.deployed_at, "comment": d.comment, "processes": list(d.process_ids),
-             "decisions": [f.path for f in d.files if f.kind == "dmn"], "running": counts.get(d.id, 0),
-             "content_hash": d.content_hash[:12]} for d in rows]
+             "decisions": [f.path for f in d.files if f.kind == "dmn"], "running": sum(counts[d.id].values()),
+             "running_by_process": dict(counts[d.id]), "content_hash": d.content_hash[:12]} for d in rows]
 
 
 def library() -> dict[str, list[dict[str, Any]]]:
@@ -38,8 +42,8 @@ def library() -> dict[str, list[dict[str, Any]]]:
     by_decision: dict[str, list[dict[str, Any]]] = defaultdict(list)
     all_versions = versions()
     for version in all_versions:
-        for process_id in version["processes"]:
-            by_process[process_id].append(version)
+        for process_id in version["processes"]:  # a process's row counts its own instances only
+            by_process[process_id].append({**version, "running": version["running_by_process"].get(process_id, 0)})
         for path in version["decisions"]:
             by_decision[path].append(version)
     return {"versions": all_versions,

@@ -107,6 +107,14 @@ def test_review_four_eyes_and_deploy_leave_running_instances_on_their_version(dr
     assert new.definition_id == version.id
     counts = {v["version"]: v["running"] for v in studio_library.versions()}
     assert counts == {1: 1, 2: 1}
+    # an instance of another process pinned to version 2 (as a call activity's subprocess file would be)
+    db.session.add(ProcessInstance(definition_id=version.id, process_id="leave_notice", status="waiting",
+                                   created_at=clock.now(), updated_at=clock.now(), version=1))
+    db.session.flush()
+    library = studio_library.library()
+    [leave] = [p for p in library["processes"] if p["name"] == "leave_request"]
+    assert {v["version"]: v["running"] for v in leave["versions"]} == {2: 1, 1: 1}  # not 2 for version 2
+    assert {v["version"]: v["running"] for v in library["versions"]} == {2: 2, 1: 1}
     events = db.session.execute(select(ProcessEvent.event_type).where(ProcessEvent.stream == "system")
                                 .order_by(ProcessEvent.seq)).scalars().all()
     assert [e for e in events if e.startswith("studio.")] == [
