@@ -6,6 +6,8 @@ check, timers parse, forms exist, gateways have a default flow, decision cells c
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import replace
 from typing import Any, Iterator, Mapping
 
@@ -190,12 +192,35 @@ def _decision(task_spec: Any) -> list[str | None]:
     for rule in table.rules:
         for entry in rule.outputEntries:
             if entry.text:
-                found.append(_expression(entry.text, f"decision '{table.id}' row {rule.row_number} output"))
+                found.append(_expression(entry.text, f"decision '{table.id}' row {rule.row_number} output")
+                             or _duration_output(entry.text, table.id, rule.row_number))
         for entry in rule.inputEntries:
             for cell in entry.lhs:
                 if cell and cell.strip() != "-":
                     found.append(_cell(cell, table.id, rule.row_number))
     return found
+
+
+_LOOKS_LIKE_DURATION = re.compile(r"(R\d*/)?P(T?\d|\d)", re.IGNORECASE)
+
+
+def _duration_output(text: str, table_id: str, row: int) -> str | None:
+    """A constant output that looks like an ISO 8601 duration (an SLA a timer reads later) must be one."""
+    try:
+        value = _EVALUATOR.evaluate(text, {})
+    except Exception:
+        return None  # names a variable, or is refused (reported by the expression check)
+    if not isinstance(value, str) or not _LOOKS_LIKE_DURATION.match(value):
+        return None
+    try:
+        if value.upper().startswith("R"):
+            TimerEventDefinition.parse_iso_recurring_interval(value)
+        else:
+            TimerEventDefinition.parse_time_or_duration(value)
+    except Exception:
+        return (f"decision '{table_id}' row {row} output `{text}` looks like an ISO 8601 duration but is not "
+                f"one, so a timer reading it would fail when it starts (write e.g. \"PT2H\", \"P3D\")")
+    return None
 
 
 def _cell(cell: str, table_id: str, row: int) -> str | None:

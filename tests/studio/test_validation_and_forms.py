@@ -32,6 +32,16 @@ def test_a_gateway_reading_a_variable_set_only_later_is_warned() -> None:
                                 "the gateway runs before them"]
 
 
+def test_a_decision_output_that_looks_like_a_duration_must_be_one() -> None:
+    files = engine_files()
+    assert [p for p in validate_files(files) if p.severity == "error"] == []
+    files["rules/priority.dmn"] = files["rules/priority.dmn"].replace('"PT30M"', '"PT30X"', 1)
+    [problem] = [p for p in validate_files(files) if p.severity == "error"]
+    assert "output `\"PT30X\"` looks like an ISO 8601 duration but is not one" in problem.message
+    files["rules/priority.dmn"] = files["rules/priority.dmn"].replace('"PT30X"', '"Priority"', 1)
+    assert [p for p in validate_files(files) if p.severity == "error"] == []  # a word, not a duration
+
+
 def test_with_a_start_form_every_unproduced_variable_is_warned() -> None:
     start_form = ('<bpmn:startEvent id="start"><bpmn:extensionElements><spiffworkflow:properties>'
                   '<spiffworkflow:property name="formKey" value="request" /></spiffworkflow:properties>'
