@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from dataclasses import replace
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
@@ -34,13 +34,19 @@ def validate_files(files: Mapping[str, str], *, operators: OperatorRegistry | No
     except DefinitionError as error:
         return locate(error.problems, files)
     forms, _ = load_forms(files)
+    lines: dict[str, dict[str, int]] = {}
+
+    def dmn_file_of(table_id: str) -> str:
+        if not lines:
+            lines.update(_element_lines(files))
+        return next((path for path, ids in lines.items() if file_kind(path) == "dmn" and table_id in ids), "")
     problems: list[Problem] = []
     for spec in _specs(bundle):
         filename = getattr(spec, "file", None) or ""
         for task_spec in spec.task_specs.values():
-            problems.extend(_check_task(task_spec, filename, operators, forms, groups))
+            problems.extend(_check_task(task_spec, filename, operators, forms, groups, dmn_file_of))
         problems.extend(unproduced_reads(spec, forms, filename))
-    return locate(problems, files)
+    return locate(list(dict.fromkeys(problems)), files)  # a table two tasks call is reported once per task
 
 
 def locate(problems: list[Problem], files: Mapping[str, str]) -> list[Problem]:
@@ -90,7 +96,7 @@ def _specs(bundle: SpecBundle) -> Iterator[Any]:
 
 
 def _check_task(task_spec: Any, filename: str, operators: OperatorRegistry | None,
-                forms: dict[str, Any], groups: set[str] | None) -> list[Problem]:
+                forms: dict[str, Any], groups: set[str] | None, dmn_file_of: Callable[[str], str]) -> list[Problem]:
     element = getattr(task_spec, "bpmn_id", None)
     if element is None:
         return []
@@ -109,10 +115,13 @@ def _check_task(task_spec: Any, filename: str, operators: OperatorRegistry | Non
             found.append(_timer(timer.expression))
     if isinstance(task_spec, KesuServiceTask):
         found.extend(_service(task_spec, operators))
-    if isinstance(task_spec, BusinessRuleTaskMixin):
-        found.extend(_decision(task_spec))
     found.extend(_user_task(task_spec, forms, groups))
-    return [_problem(filename, element, message) for message in found if message]
+    problems = [_problem(filename, element, message) for message in found if message]
+    if isinstance(task_spec, BusinessRuleTaskMixin):  # about the DMN file's table, row or cell, not this task
+        table_file = dmn_file_of(task_spec.dmnEngine.decision_table.id)
+        problems += [_problem(table_file, dmn_element, f"{message} (called by task '{element}')")
+                     for dmn_element, message in _decision(task_spec) if message]
+    return problems
 
 
 def _problem(filename: str, element: str, message: str) -> Problem:
@@ -178,26 +187,27 @@ def _service(task_spec: KesuServiceTask, operators: OperatorRegistry | None) -> 
     return found
 
 
-def _decision(task_spec: Any) -> list[str | None]:
+def _decision(task_spec: Any) -> list[tuple[str, str | None]]:
+    """Problems of the decision table a business rule task calls, each with the DMN element it is about."""
     engine = task_spec.dmnEngine
     table = engine.decision_table
-    found: list[str | None] = []
+    found: list[tuple[str, str | None]] = []
     policy = (table.hit_policy or "UNIQUE").upper()
     if isinstance(engine, KesuDMNEngine) and policy not in KesuDMNEngine.SUPPORTED:
-        found.append(f"decision table '{table.id}': hit policy {policy} is not supported; use FIRST "
-                     f"with rows in priority order, or UNIQUE")
+        found.append((table.id, f"decision table '{table.id}': hit policy {policy} is not supported; use FIRST "
+                                f"with rows in priority order, or UNIQUE"))
     for column in table.inputs:
         if column.expression:
-            found.append(_expression(column.expression, f"decision '{table.id}' input"))
+            found.append((column.id, _expression(column.expression, f"decision '{table.id}' input")))
     for rule in table.rules:
         for entry in rule.outputEntries:
             if entry.text:
-                found.append(_expression(entry.text, f"decision '{table.id}' row {rule.row_number} output")
-                             or _duration_output(entry.text, table.id, rule.row_number))
+                found.append((entry.id, _expression(entry.text, f"decision '{table.id}' row {rule.row_number} output")
+                              or _duration_output(entry.text, table.id, rule.row_number)))
         for entry in rule.inputEntries:
             for cell in entry.lhs:
                 if cell and cell.strip() != "-":
-                    found.append(_cell(cell, table.id, rule.row_number))
+                    found.append((entry.id, _cell(cell, table.id, rule.row_number)))
     return found
 
 
