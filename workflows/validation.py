@@ -157,24 +157,38 @@ def _script_checker() -> ScriptRunner:
     return _CHECKER
 
 
-def _timer(expression: str) -> str | None:
-    problem = _EVALUATOR.check(expression)
-    if problem:
-        return f"timer expression `{expression}` refused: {problem}"
+_NOT_CONSTANT = object()
+
+
+def _constant(expression: str) -> Any:
+    """The value of an expression that names no variable, else _NOT_CONSTANT (checked when it runs)."""
     try:
-        value = _EVALUATOR.evaluate(expression, {})
+        return _EVALUATOR.evaluate(expression, {})
     except Exception:
-        return None  # names a variable: can only be checked when it runs
+        return _NOT_CONSTANT
+
+
+def _is_timer_value(text: str) -> bool:
+    """Whether SpiffWorkflow reads ``text`` as an ISO 8601 duration, date or cycle."""
     try:
-        text = str(value)
         if text.upper().startswith("R"):
             TimerEventDefinition.parse_iso_recurring_interval(text)
         else:
             TimerEventDefinition.parse_time_or_duration(text)
     except Exception:
-        return (f"timer expression `{expression}` is not an ISO 8601 duration, date or cycle "
-                f"(write e.g. \"PT2H\", \"P3D\", \"R3/PT10M\" — with the quotes)")
-    return None
+        return False
+    return True
+
+
+def _timer(expression: str) -> str | None:
+    problem = _EVALUATOR.check(expression)
+    if problem:
+        return f"timer expression `{expression}` refused: {problem}"
+    value = _constant(expression)
+    if value is _NOT_CONSTANT or _is_timer_value(str(value)):
+        return None
+    return (f"timer expression `{expression}` is not an ISO 8601 duration, date or cycle "
+            f"(write e.g. \"PT2H\", \"P3D\", \"R3/PT10M\" — with the quotes)")
 
 
 def _service(task_spec: KesuServiceTask, operators: OperatorRegistry | None) -> list[str | None]:
@@ -216,21 +230,11 @@ _LOOKS_LIKE_DURATION = re.compile(r"(R\d*/)?P(T?\d|\d)", re.IGNORECASE)
 
 def _duration_output(text: str, table_id: str, row: int) -> str | None:
     """A constant output that looks like an ISO 8601 duration (an SLA a timer reads later) must be one."""
-    try:
-        value = _EVALUATOR.evaluate(text, {})
-    except Exception:
-        return None  # names a variable, or is refused (reported by the expression check)
-    if not isinstance(value, str) or not _LOOKS_LIKE_DURATION.match(value):
+    value = _constant(text)  # a refused expression is reported by the expression check
+    if not isinstance(value, str) or not _LOOKS_LIKE_DURATION.match(value) or _is_timer_value(value):
         return None
-    try:
-        if value.upper().startswith("R"):
-            TimerEventDefinition.parse_iso_recurring_interval(value)
-        else:
-            TimerEventDefinition.parse_time_or_duration(value)
-    except Exception:
-        return (f"decision '{table_id}' row {row} output `{text}` looks like an ISO 8601 duration but is not "
-                f"one, so a timer reading it would fail when it starts (write e.g. \"PT2H\", \"P3D\")")
-    return None
+    return (f"decision '{table_id}' row {row} output `{text}` looks like an ISO 8601 duration but is not "
+            f"one, so a timer reading it would fail when it starts (write e.g. \"PT2H\", \"P3D\")")
 
 
 def _cell(cell: str, table_id: str, row: int) -> str | None:
