@@ -42,6 +42,16 @@ def test_a_decision_output_that_looks_like_a_duration_must_be_one() -> None:
     assert [p for p in validate_files(files) if p.severity == "error"] == []  # a word, not a duration
 
 
+def test_a_timer_that_is_no_iso_8601_value_is_refused_with_an_example() -> None:
+    files = engine_files()
+    files[BPMN] = files[BPMN].replace('tFormalExpression">sla<', 'tFormalExpression">"PT2X"<', 1)
+    [problem] = [p for p in validate_files(files) if p.severity == "error"]
+    assert problem.message == ('timer expression `"PT2X"` is not an ISO 8601 duration, date or cycle '
+                               '(write e.g. "PT2H", "P3D", "R3/PT10M" — with the quotes)')
+    files[BPMN] = files[BPMN].replace('"PT2X"', '"PT2H"')
+    assert [p for p in validate_files(files) if p.severity == "error"] == []
+
+
 def test_with_a_start_form_every_unproduced_variable_is_warned() -> None:
     start_form = ('<bpmn:startEvent id="start"><bpmn:extensionElements><spiffworkflow:properties>'
                   '<spiffworkflow:property name="formKey" value="request" /></spiffworkflow:properties>'
