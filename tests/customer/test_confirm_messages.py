@@ -21,6 +21,14 @@ EN = {"Accept-Language": "en-US,en;q=0.9"}
 REPLY = {"outcome": "reply", "reply": "您好，已为您核实并处理。"}
 
 
+def _waiting_in_app(client: Any, driver: Any, make_customer: Any, clock: Any) -> tuple[Complaint, dict[str, str], str]:
+    """A complaint waiting for its customer's confirmation, the app's token header and the confirm URL."""
+    customer, complaint = _waiting(client, driver, make_customer)
+    header = {"Authorization": f"Bearer {customers.issue_token(customer.id, name='phone', now=clock.now())}"}
+    db.session.commit()
+    return complaint, header, f"{API}/complaints/{complaint.id}/confirm"
+
+
 def _waiting(client: Any, driver: Any, make_customer: Any) -> tuple[Any, Complaint]:
     customer = make_customer()
     sign_in(client)
@@ -76,10 +84,7 @@ def test_portal_confirmation_errors_in_english(client, driver, make_customer, up
 
 
 def test_api_confirmation_errors_follow_accept_language(client, driver, make_customer, upload_dir, clock) -> None:
-    customer, complaint = _waiting(client, driver, make_customer)
-    header = {"Authorization": f"Bearer {customers.issue_token(customer.id, name='phone', now=clock.now())}"}
-    db.session.commit()
-    url = f"{API}/complaints/{complaint.id}/confirm"
+    complaint, header, url = _waiting_in_app(client, driver, make_customer, clock)
     chinese = client.post(url, json={"satisfied": False}, headers={**header, "Accept-Language": "zh-CN"})
     assert chinese.status_code == 422 and chinese.mimetype == "application/problem+json"
     body = chinese.get_json()
@@ -96,10 +101,7 @@ def test_api_confirmation_errors_follow_accept_language(client, driver, make_cus
 
 def test_api_confirm_body_refusals_are_worded_for_the_customer_too(client, driver, make_customer, upload_dir,
                                                                     clock) -> None:
-    customer, complaint = _waiting(client, driver, make_customer)
-    header = {"Authorization": f"Bearer {customers.issue_token(customer.id, name='phone', now=clock.now())}"}
-    db.session.commit()
-    url = f"{API}/complaints/{complaint.id}/confirm"
+    complaint, header, url = _waiting_in_app(client, driver, make_customer, clock)
 
     def fields(body: dict[str, Any], language: str | None = "zh-CN") -> dict[str, str]:
         sent = client.post(url, json=body, headers={**header, **({"Accept-Language": language} if language else {})})
@@ -131,10 +133,7 @@ def test_form_problems_name_the_failed_keyword_and_form_errors_are_unchanged() -
 
 def test_api_confirm_names_an_unknown_field_and_what_to_send(client, driver, make_customer, upload_dir,
                                                              clock) -> None:
-    customer, complaint = _waiting(client, driver, make_customer)
-    header = {"Authorization": f"Bearer {customers.issue_token(customer.id, name='phone', now=clock.now())}"}
-    db.session.commit()
-    url = f"{API}/complaints/{complaint.id}/confirm"
+    complaint, header, url = _waiting_in_app(client, driver, make_customer, clock)
     english = client.post(url, json={"satisfied": True, "rating": 5}, headers=header)
     assert english.status_code == 422
     assert english.get_json()["errors"] == [{"field": "rating",
