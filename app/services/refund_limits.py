@@ -16,7 +16,7 @@ from app.payments.states import RefundState
 from app.services import staff_forms
 
 
-def check_refund_limit(task: HumanTask, data: dict[str, Any], *, now: datetime) -> None:
+def check_refund_form(task: HumanTask, data: dict[str, Any], *, now: datetime) -> None:
     """Refuse (422, on the form) what the task's refund choices may not ask for (see the two checks)."""
     if data.get("failed_refund_action") == "mark_paid":
         _check_mark_paid(task, now=now)

@@ -17,7 +17,6 @@ from app.models.task import HumanTask
 from app.services import classification, staff, task_work
 from app.services.complaint_facts import CUSTOMER_GROUP
 from app.services.instance_queries import instance_data
-from app.services.refund_limits import check_refund_limit  # noqa: F401  (the task page's check, shared with the API)
 from app.services.staff import Identity
 
 

@@ -138,5 +138,5 @@ def complete(task_id: str, data: dict[str, Any], *, user: User, now: datetime) -
     if task.status == TaskStatus.OPEN.value and task.assignee not in (None, *who.usernames):
         raise TaskClaimedByOther(f"claimed by {task.assignee}; only they can complete it unless a "
                                  f"supervisor unclaims it")
-    refund_limits.check_refund_limit(task, data, now=now)
+    refund_limits.check_refund_form(task, data, now=now)
     return processes.complete_task(task_id, data, actor=user.username, now=now, task=task)

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from app.errors import TaskClaimedByOther, ValidationFailed
 from app.runtime import get_runtime
-from app.services import staff, task_claims, task_lists, task_page, task_work
+from app.services import refund_limits, staff, task_claims, task_lists, task_page, task_work
 from app.services.uow import run_command
 from app.views.access import referring_page, role_required
 from app.views.admin import parse_moment
@@ -67,7 +67,7 @@ def complete(task_id: str) -> Response | tuple[str, int]:
     who, now, task = _who(), get_runtime().clock.now(), task_claims.get_task(task_id)
     data = task_page.parse_submission(task_work.task_form(task), request.form.to_dict())
     try:
-        task_page.check_refund_limit(task, data, now=now)
+        refund_limits.check_refund_form(task, data, now=now)
         run_command(lambda: task_claims.complete(task_id, data, who=who, now=now))
     except ValidationFailed as error:
         context = task_page.page_context(task, who=who, now=now)

@@ -185,7 +185,7 @@ def test_paid_by_hand_without_a_refund_row_is_recorded_in_the_audit_chain(db_ses
 
 def test_paid_by_hand_is_refused_on_the_form_while_the_refund_may_still_be_paid(driver, paid, clock) -> None:
     from app.errors import ValidationFailed
-    from app.services.refund_limits import check_refund_limit
+    from app.services.refund_limits import check_refund_form
     refund = _create(paid("alipay"), clock, key="in-flight")
     refunds.move(refund, refunds.S.UNKNOWN, actor="gateway", now=clock.now())
     db.session.commit()
@@ -200,10 +200,10 @@ def test_paid_by_hand_is_refused_on_the_form_while_the_refund_may_still_be_paid(
     finance = driver.task(instance_id, "resolve_failed")
     choice = {"failed_refund_action": "mark_paid", "failed_refund_note": "银行转账 TX-1"}
     with pytest.raises(ValidationFailed) as refused:
-        check_refund_limit(finance, choice, now=clock.now())
+        check_refund_form(finance, choice, now=clock.now())
     assert refused.value.fields["failed_refund_action"].endswith(f"refund #{refund_id} is unknown, not failed: "
                                                                   "query the gateway again first")
     refunds.move(refunds.get_refund(refund_id), refunds.S.FAILED, actor="gateway", now=clock.now())
     db.session.commit()
-    check_refund_limit(finance, choice, now=clock.now())  # definitely failed: finance may pay it by hand
-    check_refund_limit(finance, {"failed_refund_action": "query_again"}, now=clock.now())
+    check_refund_form(finance, choice, now=clock.now())  # definitely failed: finance may pay it by hand
+    check_refund_form(finance, {"failed_refund_action": "query_again"}, now=clock.now())
